@@ -1,0 +1,47 @@
+# The TIDE suite's front door. `make help` lists the targets.
+#
+# On a fresh machine:   make demo    (runs the main job on embedded defaults, offline)
+#                       make test    (runs the test suite)
+# Both install into .venv first when needed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU install: torch from the local CPU build. On a GPU cluster: make install TORCH_CONSTRAINT=
+TORCH_CONSTRAINT ?= requirements/torch-cpu.txt
+STAMP := $(VENV)/.installed
+ARGS ?=
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo data test test-slow clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP) ## Create .venv and install the suite (torch first, then the pinned stack); idempotent
+
+$(STAMP): pyproject.toml requirements/stack.txt $(TORCH_CONSTRAINT)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH_CONSTRAINT),$(PY) -m pip install --quiet -r $(TORCH_CONSTRAINT))
+	$(PY) -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -c requirements/stack.txt -e '.[dev]'
+	@touch $(STAMP)
+
+demo: install ## Run the main job on embedded defaults (synthetic TIDE, tiny model, offline); ARGS= for overrides
+	$(PY) -m launch.data $(ARGS)
+
+data: install ## Prepare a dataset artifact: make data ARGS="data=tide data.dir=/path/to/TIDE"
+	$(PY) -m launch.data $(ARGS)
+
+test: install ## Run the default test suite (CPU, minutes)
+	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
+
+test-slow: install ## Run the slow tests too (tens of minutes on 2 cores)
+	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
+
+# Later stages add: train, generate, evaluate, sweep, report, bench.
+
+clean: ## Remove generated outputs (keeps .venv)
+	rm -rf outputs multirun .pytest_cache

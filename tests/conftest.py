@@ -1,0 +1,75 @@
+"""Hermetic test environment: no network, one thread per op, W&B offline; shared tiny artifacts."""
+
+import os
+
+# Before anything imports transformers, datasets or wandb: they read these at import time.
+os.environ.update(
+    OMP_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false", WANDB_MODE="offline", HF_HUB_OFFLINE="1",
+    TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1", RAY_USAGE_STATS_ENABLED="0",
+)
+
+import json  # noqa: E402
+import socket  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+# A small Llama shape: the same code paths as the default tiny model, in a fraction of the time.
+SMALL_ARCHITECTURE = {
+    "model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
+    "tie_word_embeddings": True,
+}
+SMALL_TOKENIZER = {"vocab_size": 1024, "min_frequency": 2}
+
+
+@pytest.fixture(scope="session")
+def synthetic_dir(tmp_path_factory) -> Path:
+    from tide.data.synthetic import write_synthetic_tide
+
+    out = tmp_path_factory.mktemp("synthetic") / "tide"
+    write_synthetic_tide(out, n_personas=40, conversations_per_persona=5, seed=1)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, synthetic_dir) -> Path:
+    from tide.data.reader import read_tide
+    from tide.models.tiny import build_tiny_model
+
+    records = read_tide(synthetic_dir).records
+    texts = [text for r in records for text in (r["client"], r["reference"])]
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    build_tiny_model(out, texts, SMALL_ARCHITECTURE, SMALL_TOKENIZER, seed=0)
+    return out
+
+
+@pytest.fixture
+def write_persona():
+    """Write one persona's metadata and conversation files, in the flat or nested layout."""
+
+    def write(root: Path, key: str, metadata, conversations, layout: str = "nested") -> tuple[Path, Path]:
+        meta_dir = root / "metadata" if layout == "nested" else root
+        conv_dir = root / "conversations" if layout == "nested" else root
+        meta_dir.mkdir(parents=True, exist_ok=True)
+        conv_dir.mkdir(parents=True, exist_ok=True)
+        paths = meta_dir / f"{key}_metadata.json", conv_dir / f"{key}_conversations.json"
+        for path, payload in zip(paths, (metadata, conversations)):
+            path.write_bytes(payload if isinstance(payload, bytes) else json.dumps(payload).encode())
+        return paths
+
+    return write
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Fail any attempt to open a connection to a non-local address."""
+    real_connect = socket.socket.connect
+
+    def guarded(sock, address):
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and host not in ("127.0.0.1", "localhost", "::1") and not host.startswith("/"):
+            raise AssertionError(f"network access attempted: {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)

@@ -1,0 +1,34 @@
+"""Process environment for a run: the embedded default touches no network.
+
+Hugging Face libraries read their offline switches when they are first imported, so
+`apply_runtime_env` must run before anything imports transformers, datasets or wandb.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# The repository root: where conf/ lives. Relative output paths are taken from here,
+# never from the current directory.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = PROJECT_ROOT / "conf"
+
+HF_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
+def apply_runtime_env(offline: bool = True, ray_usage_stats: bool = False, wandb_mode: str = "offline") -> dict:
+    """Set the environment variables that keep a run hermetic; returns what was set."""
+    values = {name: "1" if offline else "0" for name in HF_OFFLINE_VARS}
+    values["RAY_USAGE_STATS_ENABLED"] = "1" if ray_usage_stats else "0"
+    values["WANDB_MODE"] = wandb_mode
+    # Tokenizers' thread pool forks badly under Ray workers and Hydra multirun.
+    values["TOKENIZERS_PARALLELISM"] = "false"
+    os.environ.update(values)
+    return values
+
+
+def resolve_path(path: str | os.PathLike) -> Path:
+    """An absolute path; relative paths are taken from the project root."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
