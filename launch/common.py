@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 
-from tide.runtime import CONF_DIR, PROJECT_ROOT, apply_runtime_env
+from tide.runtime import CONF_DIR, apply_runtime_env, resolve_path
 
-# Hydra resolves ${paths.outputs} (and its own run directory) before our code runs; pinning the
-# default to the project root here keeps every output independent of the current directory.
-os.environ.setdefault("TIDE_OUTPUTS", str(PROJECT_ROOT / "outputs"))
+# Hydra resolves ${paths.outputs} (and its own run directory) before our code runs; making it
+# absolute here (relative = from the project root) keeps every output independent of the cwd.
+os.environ["TIDE_OUTPUTS"] = str(resolve_path(os.environ.get("TIDE_OUTPUTS", "outputs")))
 
 CONFIG_PATH = str(CONF_DIR)
 

@@ -48,7 +48,9 @@ def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manif
                   extra_files: dict[str, object] | None = None) -> dict:
     """Write the splits as Parquet (through `datasets`) and the manifest; returns the manifest."""
     from datasets import Dataset
+    from datasets.utils.logging import disable_progress_bar
 
+    disable_progress_bar()  # one bar per small file is noise; the stage reports its own progress
     artifact_dir = Path(artifact_dir)
     artifact_dir.parent.mkdir(parents=True, exist_ok=True)
     manifest = {

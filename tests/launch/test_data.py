@@ -1,0 +1,88 @@
+"""The data stage end to end: the entry point composes, runs offline, writes a reusable artifact."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from launch.data import format_summary, run
+from tests.conftest import SMALL_ARCHITECTURE, SMALL_TOKENIZER
+from tide.data.artifact import load_split
+from tide.data.reader import TideFormatError
+from tide.runtime import CONF_DIR, PROJECT_ROOT
+
+SMALL_MODEL = [f"model.tokenizer.vocab_size={SMALL_TOKENIZER['vocab_size']}",
+               *[f"model.architecture.{k}={v}" for k, v in SMALL_ARCHITECTURE.items() if k != "model_type"]]
+SMALL = ["data.synthetic.n_personas=30", "data.synthetic.conversations_per_persona=4", *SMALL_MODEL]
+
+
+def config(outputs, *overrides) -> dict:
+    os.environ["TIDE_OUTPUTS"] = str(outputs)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            small = SMALL_MODEL if "data=tide" in overrides else SMALL
+            return OmegaConf.to_container(compose("config", overrides=[*small, *overrides]), resolve=True)
+    finally:
+        del os.environ["TIDE_OUTPUTS"]
+
+
+def test_runs_offline_and_is_deterministic_and_resumable(tmp_path, no_network):
+    first = run(config(tmp_path / "a"))
+    splits = {name: set(load_split(first["artifact_dir"], name)["persona_id"]) for name in ("train", "val", "test")}
+    assert not (splits["train"] & splits["val"] or splits["train"] & splits["test"] or splits["val"] & splits["test"])
+    assert sum(s["dialogues"] for s in first["manifest"]["splits"].values()) == 120
+    assert (tmp_path / "a" / "models" / "tiny" / "config.json").is_file()
+    assert first["tokens"]["total"]["max"] > first["tokens"]["prompt"]["p50"] > 0
+
+    again = run(config(tmp_path / "a"))
+    assert again["manifest"]["reused"] and again["manifest"]["fingerprint"] == first["manifest"]["fingerprint"]
+    elsewhere = run(config(tmp_path / "b"))
+    assert not elsewhere["manifest"]["reused"]
+    assert elsewhere["manifest"]["fingerprint"] == first["manifest"]["fingerprint"]
+    other_seed = run(config(tmp_path / "c", "data.split.seed=1"))
+    assert other_seed["manifest"]["fingerprint"] != first["manifest"]["fingerprint"]
+
+    text = format_summary(first)
+    assert "TIDE data (synthetic): 120 dialogues, 30 personas" in text and "p99" in text
+    assert json.loads((tmp_path / "a" / "data" / "synthetic-30x4-s0" / "summary.json").read_text())
+
+
+def test_real_tide_directory_strict_and_lenient(tmp_path, write_persona, synthetic_dir):
+    import shutil
+
+    source = tmp_path / "TIDE"
+    shutil.copytree(synthetic_dir, source)
+    (source / "conversations" / "3_conversations.json").write_text("[{broken")
+    strict = config(tmp_path / "out", "data=tide", f"data.dir={source}")
+    with pytest.raises(TideFormatError, match=r"3_conversations\.json: <json>: malformed JSON"):
+        run(strict)
+    assert not (tmp_path / "out" / "data" / "tide").exists()  # nothing half-written
+
+    summary = run(config(tmp_path / "out", "data=tide", f"data.dir={source}", "data.lenient=true"))
+    issues = json.loads((tmp_path / "out" / "data" / "tide" / "data_issues.json").read_text())
+    assert issues["skipped"] == 1 and issues["by_kind"] == {"malformed_json": 1}
+    assert summary["manifest"]["reader"]["personas"] == 39
+
+
+def test_missing_tide_directory_names_the_option(tmp_path):
+    with pytest.raises(FileNotFoundError, match="data.dir: TIDE directory not found"):
+        run(config(tmp_path, "data=tide", f"data.dir={tmp_path / 'nowhere'}"))
+
+
+def test_command_line_runs_with_the_network_unreachable(tmp_path):
+    env = {**os.environ, "TIDE_OUTPUTS": str(tmp_path), "HTTP_PROXY": "http://127.0.0.1:9",
+           "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    done = subprocess.run([sys.executable, "-m", "launch.data", "experiment=smoke", *SMALL], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "TIDE data (synthetic): 120 dialogues" in done.stdout and "self-harm clients" in done.stdout
+    assert (tmp_path / "data" / "synthetic-30x4-s0" / "manifest.json").is_file()
+    assert not (PROJECT_ROOT / "tmp").exists()
+
+    bad = subprocess.run([sys.executable, "-m", "launch.data", "model=gpt5"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode != 0 and "model" in bad.stderr and "gpt5" in bad.stderr

@@ -1,0 +1,42 @@
+"""Model presets as architectures: real shapes without real weights.
+
+Every file in conf/model/ carries the config.json dimensions of its model under `architecture`, so the
+suite can count parameters, check LoRA target names and benchmark memory or throughput on a machine
+that has never downloaded the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, PretrainedConfig
+
+
+def config_from_architecture(architecture: dict) -> PretrainedConfig:
+    """The transformers config of `architecture` (a `model_type` plus config.json keys)."""
+    rest = dict(architecture)
+    model_type = rest.pop("model_type")
+    return AutoConfig.for_model(model_type, **rest)
+
+
+def count_parameters(architecture: dict) -> int:
+    """Parameters of a model of this architecture, each tensor once (tied embeddings count once).
+
+    Built on the meta device: shapes only, so a 4B model costs no memory.
+    """
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config_from_architecture(architecture))
+    # parameters() already yields a shared (tied) tensor only once.
+    return sum(p.numel() for p in model.parameters())
+
+
+def build_random_model(architecture: dict, dtype: torch.dtype = torch.float32, device=None):
+    """A randomly initialised model of the real shape, for benchmarks without a download."""
+    with torch.device(device or "cpu"):
+        return AutoModelForCausalLM.from_config(config_from_architecture(architecture), dtype=dtype)
+
+
+def preset_names(conf_dir) -> list[str]:
+    """The real-model presets: file stems under `conf_dir`/model (conf_dir is the Hydra root), minus tiny."""
+    return sorted(p.stem for p in (Path(conf_dir) / "model").glob("*.yaml") if p.stem != "tiny")
