@@ -14,8 +14,9 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 PYTEST_ARGS ?=
 
+comma := ,
 .DEFAULT_GOAL := help
-.PHONY: help install demo data test test-slow clean
+.PHONY: help install demo data train test test-slow clean evaluate sweep generate bench
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,19 +28,43 @@ $(STAMP): pyproject.toml requirements/stack.txt $(TORCH_CONSTRAINT)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(TORCH_CONSTRAINT),$(PY) -m pip install --quiet -r $(TORCH_CONSTRAINT))
 	$(PY) -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -c requirements/stack.txt -e '.[dev]'
+	bash launch/setup_wordnet.sh $(VENV)
 	@touch $(STAMP)
 
 demo: install ## Run the main job on embedded defaults (synthetic TIDE, tiny model, offline); ARGS= for overrides
 	$(PY) -m launch.data $(ARGS)
+	$(PY) -m launch.train $(DEMO_TRAIN) $(ARGS)
 
 data: install ## Prepare a dataset artifact: make data ARGS="data=tide data.dir=/path/to/TIDE"
 	$(PY) -m launch.data $(ARGS)
+
+train: install ## Fine-tune on the data artifact's train split (Ray Train, LoRA, DDP by default): ARGS= for overrides
+	$(PY) -m launch.train $(ARGS)
 
 test: install ## Run the default test suite (CPU, minutes)
 	$(PY) -m pytest -m "not slow and not gpu" $(PYTEST_ARGS)
 
 test-slow: install ## Run the slow tests too (tens of minutes on 2 cores)
 	$(PY) -m pytest -m "not gpu" $(PYTEST_ARGS)
+
+generate: install ## Replies for every test dialogue, zero-shot and fine-tuned (Ray Data): ARGS= for overrides
+	$(PY) -m launch.generate $(ARGS)
+
+bench: install ## Throughput on this machine: generation rows/s with 1 vs 2 actors and vs a plain loop
+	$(PY) -m launch.data $(ARGS) > /dev/null
+	$(PY) -m launch.bench_generate generate.sampling.max_new_tokens=32 $(ARGS)
+
+evaluate: install ## Score a run's generations (metrics, empathy factors, safety, statistics): ARGS= for overrides
+	$(PY) -m launch.evaluate $(ARGS)
+
+SWEEP ?= sweeps/smoke.yaml
+DRY_RUN ?=
+sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [ARGS="logger.mode=online"]
+	$(PY) -m launch.sweep $(SWEEP) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) $(ARGS)
+
+RUNS ?=
+report: install ## Build the HTML + Markdown report from evaluated runs: make report [RUNS="dir1 dir2"]
+	$(PY) -m launch.report $(if $(RUNS),'report.runs=[$(subst $(eval) ,$(comma),$(strip $(RUNS)))]') $(ARGS)
 
 # Later stages add: train, generate, evaluate, sweep, report, bench.
 
