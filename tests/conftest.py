@@ -44,6 +44,41 @@ def tiny_model_dir(tmp_path_factory, synthetic_dir) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def data_artifact(tmp_path_factory, synthetic_dir):
+    """The synthetic TIDE files as a data artifact (split Parquet + manifest), as `launch.data` writes it."""
+    from tide.data.prepare import prepare_dataset
+
+    artifact_dir = tmp_path_factory.mktemp("data-artifact") / "tide"
+    prepare_dataset({"source": "tide", "dir": str(synthetic_dir), "lenient": False, "artifact_dir": str(artifact_dir),
+                     "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 42, "stratify_on": []}})
+    return artifact_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_varied_model_dir(tmp_path_factory, tiny_model_dir):
+    """The tiny model with larger random weights.
+
+    At its initial scale (std 0.02) the tiny model answers every prompt with the same greedy reply, so
+    "identical replies" would prove nothing; with std 0.3 replies depend on the prompt.
+    """
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            if parameter.dim() == 2:
+                parameter.copy_(torch.randn(parameter.shape, generator=generator) * 0.3)
+    out = tmp_path_factory.mktemp("varied-model") / "tiny"
+    shutil.copytree(tiny_model_dir, out)  # tokenizer files and all
+    model.save_pretrained(out)
+    return out
+
+
 @pytest.fixture
 def write_persona():
     """Write one persona's metadata and conversation files, in the flat or nested layout."""

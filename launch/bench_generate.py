@@ -1,0 +1,27 @@
+"""Generation throughput (part of `make bench`): Ray Data with 1 vs 2 actors, and vs a plain loop.
+
+    python -m launch.bench_generate                       # 64 test dialogues, the tiny model
+    python -m launch.bench_generate generate.limit=128 generate.sampling.max_new_tokens=64
+
+Needs the data artifact and the model (`make demo` builds both for the tiny model).
+"""
+
+from __future__ import annotations
+
+import hydra
+
+from launch.common import CONFIG_PATH, setup_run
+
+
+@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
+def main(cfg) -> None:
+    from launch.generate import init_ray
+    from tide.generate.bench import bench_generation, format_bench
+
+    config = setup_run(cfg)
+    init_ray(config["cluster"])
+    print(format_bench(bench_generation(config, rows=config["generate"]["limit"] or 64)))
+
+
+if __name__ == "__main__":
+    main()

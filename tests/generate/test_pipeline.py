@@ -1,0 +1,111 @@
+"""The generation stage end to end on the tiny model: both conditions through Ray Data, reproducible, resumable."""
+
+import json
+import logging
+
+import pandas as pd
+import pytest
+
+from tide.data.artifact import load_split
+from tide.generate import pipeline, prompts
+from tide.generate.pipeline import TooManyFailures, generate
+from tide.generate.shards import COLUMNS, read_rows, shard_paths
+
+
+def rows_of(config, condition) -> pd.DataFrame:
+    rows = read_rows(f"{config['run']['dir']}/generations/{condition}")
+    return rows.sort_values("dialogue_id").reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def both_conditions(ray_local, make_config):
+    config = make_config("both", "generate.conditions=[zero_shot,finetuned]")
+    return config, generate(config)
+
+
+def test_both_conditions_one_row_per_dialogue_and_adapter_changes_replies(both_conditions, data_artifact):
+    config, summary = both_conditions
+    test_ids = sorted(load_split(data_artifact, "test")["dialogue_id"])
+    zero_shot, finetuned = rows_of(config, "zero_shot"), rows_of(config, "finetuned")
+    for rows in (zero_shot, finetuned):
+        assert list(rows.columns) == COLUMNS and rows["dialogue_id"].tolist() == test_ids
+        assert rows["error"].isna().all() and set(rows["finish_reason"]) <= {"eos", "length"}
+        assert (rows["reply_tokens"] <= 6).all() and (rows["prompt_tokens"] > 0).all()
+    assert summary["zero_shot"]["rows"] == summary["finetuned"]["rows"] == len(test_ids)
+    assert zero_shot["adapter"].isna().all() and finetuned["adapter"].str.endswith("adapter").all()
+    assert (zero_shot["prompt"] == finetuned["prompt"]).all()
+    assert (zero_shot["reply"] != finetuned["reply"]).mean() > 0.5
+    assert zero_shot["reply"].nunique() > len(test_ids) // 2
+    sampling = json.loads(finetuned["sampling"][0])
+    assert sampling["do_sample"] is False and sampling["max_new_tokens"] == 6 and "row_seed" in sampling
+    assert set(json.loads(finetuned["versions"][0])) == {"torch", "transformers", "peft", "backend"}
+
+
+def test_killed_job_resumes_to_the_same_replies_with_no_duplicates(both_conditions, make_config, monkeypatch,
+                                                                   caplog):
+    first, _ = both_conditions
+    # Another run directory, other batch and shard sizes, one actor; the job dies after two shards.
+    config = make_config("killed", "generate.conditions=[zero_shot]", "generate.batch_size=3",
+                         "generate.shard_rows=5", "generate.concurrency=1")
+    real_write, written = pipeline.write_shard, []
+
+    def write_then_die(condition_dir, rows):
+        if len(written) == 2:
+            raise KeyboardInterrupt("killed")
+        written.append(real_write(condition_dir, rows))
+
+    monkeypatch.setattr(pipeline, "write_shard", write_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        generate(config)
+    out_dir = f"{config['run']['dir']}/generations/zero_shot"
+    assert shard_paths(out_dir) == sorted(written) and len(read_rows(out_dir)) == 10
+
+    monkeypatch.setattr(pipeline, "write_shard", real_write)
+    with caplog.at_level(logging.INFO, logger="tide.generate.pipeline"):
+        summary = generate(config)
+    assert summary["zero_shot"]["generated"] == summary["zero_shot"]["rows"] - 10
+    assert "10 of 20 dialogues already" in caplog.text and "rows/s" in caplog.text and "left" in caplog.text
+    again = rows_of(config, "zero_shot")
+    assert again["dialogue_id"].is_unique
+    expected = rows_of(first, "zero_shot")
+    assert again["reply"].tolist() == expected["reply"].tolist()  # greedy: same replies, other batches
+
+
+def test_failed_rows_are_recorded_up_to_max_failures_then_retried(make_config, monkeypatch):
+    # In-process generation (no Ray) runs the same actor; three prompts carry a token the model lacks.
+    monkeypatch.setattr(pipeline, "stream_generations", pipeline.local_generations)
+    real_build = prompts.build_prompts
+
+    def three_broken(*args, **kwargs):
+        built = real_build(*args, **kwargs)
+        return [{**p, "prompt_ids": p["prompt_ids"] + [10**6]} if i < 3 else p for i, p in enumerate(built)]
+
+    monkeypatch.setattr(prompts, "build_prompts", three_broken)
+    with pytest.raises(TooManyFailures, match=r"3 rows failed, more than generate.max_failures=2; "
+                                              r"first error: IndexError"):
+        generate(make_config("flaky", "generate.conditions=[zero_shot]", "generate.max_failures=2",
+                             "generate.shard_rows=20"))
+    summary = generate(make_config("flaky", "generate.conditions=[zero_shot]", "generate.max_failures=3"))
+    assert summary["zero_shot"]["errors"] == 3 and summary["zero_shot"]["finish_reasons"]["error"] == 3
+
+    monkeypatch.setattr(prompts, "build_prompts", real_build)
+    summary = generate(make_config("flaky", "generate.conditions=[zero_shot]", "generate.max_failures=3"))
+    assert summary["zero_shot"]["generated"] == 3 and summary["zero_shot"]["errors"] == 0
+
+
+def test_merged_model_gives_the_adapters_replies(make_config, adapter_dir, tiny_varied_model_dir, tmp_path,
+                                                 monkeypatch):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    monkeypatch.setattr(pipeline, "stream_generations", pipeline.local_generations)  # in-process, no Ray
+    base = AutoModelForCausalLM.from_pretrained(tiny_varied_model_dir)
+    PeftModel.from_pretrained(base, adapter_dir).merge_and_unload().save_pretrained(tmp_path / "merged")
+    with pytest.raises(FileNotFoundError, match=r"generate.merged_dir: .*nowhere is not a model directory"):
+        generate(make_config("merged", "generate.conditions=[finetuned]", f"generate.merged_dir={tmp_path}/nowhere"))
+
+    generate(make_config("merged", "generate.conditions=[finetuned]", f"generate.merged_dir={tmp_path}/merged"))
+    generate(make_config("adapter", "generate.conditions=[finetuned]"))
+    merged, adapter = rows_of(make_config("merged"), "finetuned"), rows_of(make_config("adapter"), "finetuned")
+    assert merged["adapter"].str.endswith("merged").all()
+    assert merged["reply"].tolist() == adapter["reply"].tolist()

@@ -1,0 +1,62 @@
+"""The Ray Data actor: holds one engine (the model, plus an adapter) and turns prompt batches into rows.
+
+Used as `Dataset.map_batches(GenerationActor, ...)`, and called directly (no Ray) by the single-process
+baseline in the benchmark. A batch that fails is retried one row at a time, so a failing row is
+recorded with its error and its neighbours still get their replies.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+
+
+def build_engine(backend: str, **kwargs):
+    if backend == "hf":
+        from tide.generate.hf_engine import HFEngine
+
+        return HFEngine(**kwargs)
+    if backend == "vllm":
+        from tide.generate.vllm_engine import VLLMEngine
+
+        return VLLMEngine(**kwargs)
+    raise ValueError(f"generate.backend: unknown backend {backend!r}; choose hf or vllm")
+
+
+class GenerationActor:
+    def __init__(self, backend: str, engine_kwargs: dict, row_fields: dict):
+        """row_fields: the columns every output row of this condition shares (condition, model, adapter, ...)."""
+        self.engine = build_engine(backend, **engine_kwargs)
+        self.sampling = engine_kwargs["sampling"]
+        self.row_fields = {**row_fields, "versions": json.dumps(self.engine.versions, sort_keys=True)}
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        prompt_ids = [np.asarray(ids).tolist() for ids in batch["prompt_ids"]]
+        seeds = [int(seed) for seed in batch["seed"]]
+        start = time.perf_counter()
+        try:
+            results = self.engine.generate(prompt_ids, seeds)
+            latency = time.perf_counter() - start
+            for result in results:
+                result.update(latency_s=latency, error=None)
+        except Exception:
+            results = [self._generate_one(ids, seed) for ids, seed in zip(prompt_ids, seeds)]
+        out = batch.drop(columns=["prompt_ids", "seed"]).reset_index(drop=True)
+        for column in ("reply", "finish_reason", "reply_tokens", "latency_s", "error"):
+            out[column] = [result[column] for result in results]
+        for column, value in self.row_fields.items():
+            out[column] = [value] * len(out)
+        out["sampling"] = [json.dumps({**self.sampling, "row_seed": seed}, sort_keys=True) for seed in seeds]
+        return out
+
+    def _generate_one(self, prompt_ids: list[int], seed: int) -> dict:
+        start = time.perf_counter()
+        try:
+            result = self.engine.generate([prompt_ids], [seed])[0]
+            return {**result, "latency_s": time.perf_counter() - start, "error": None}
+        except Exception as error:  # recorded in the row; the job stops after generate.max_failures of them
+            return {"reply": "", "finish_reason": "error", "reply_tokens": 0,
+                    "latency_s": time.perf_counter() - start, "error": f"{type(error).__name__}: {error}"}
