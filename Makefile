@@ -12,6 +12,8 @@ PY := $(VENV)/bin/python
 TORCH_CONSTRAINT ?= requirements/torch-cpu.txt
 STAMP := $(VENV)/.installed
 ARGS ?=
+# The demo's training preset (conf/train/demo.yaml: full fine-tuning of the tiny model, ~200 steps)
+DEMO_TRAIN ?= train=demo
 PYTEST_ARGS ?=
 
 comma := ,

@@ -1,0 +1,1 @@
+"""Running sweeps on Ray clusters: job submission and example cluster definitions."""

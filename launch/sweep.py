@@ -1,0 +1,125 @@
+"""`make sweep`: a W&B-format sweep whose trials are whole pipelines, offline on Ray Tune or online on W&B.
+
+    python -m launch.sweep sweeps/smoke.yaml                   # offline (default): Ray Tune, W&B offline
+    python -m launch.sweep sweeps/paper.yaml --dry-run         # the plan: trials, resources, fit; runs nothing
+    python -m launch.sweep sweeps/paper.yaml logger.mode=online   # W&B sweep + agents (needs WANDB_API_KEY)
+    python -m launch.sweep sweeps/x.yaml cluster=single_node_gpu  # extra overrides apply to every trial
+
+A meta-launcher like `wandb sweep`, so it takes the spec as an argument instead of being a Hydra app;
+it composes conf/ with Hydra's compose API to check every key before anything runs. Outputs go to
+`${paths.outputs}/sweeps/<name>/`: results.csv, results.parquet, spec.yaml, trials/<key>/ (run dirs).
+With RAY_ADDRESS set it runs on that cluster (or submit it as a Ray job: python -m launch.cluster.submit).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
+from tide.runtime import apply_runtime_env
+from tide.sweep.trial import DEFAULT_TRIAL_FN
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m launch.sweep", description=__doc__.split("\n")[0])
+    parser.add_argument("spec", type=Path, help="a sweep spec in W&B's format, e.g. sweeps/smoke.yaml")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every trial (key=value)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and run nothing")
+    parser.add_argument("--trial-fn", default=DEFAULT_TRIAL_FN,
+                        help="what a trial runs, 'module:function' (default: the pipeline in a subprocess)")
+    return parser.parse_args(argv)
+
+
+def prepare(spec_path: Path, overrides: list[str]):
+    """Load and check the spec against the config tree; the plan and the sweep's base config (a dict)."""
+    from omegaconf import OmegaConf
+
+    from tide.sweep.overrides import compose_points
+    from tide.sweep.plan import make_plan
+    from tide.sweep.spec import load_spec
+
+    spec = load_spec(spec_path)
+    configs = compose_points(spec, spec.representative_points(), overrides)
+    base = OmegaConf.to_container(configs[0], resolve=True)
+    apply_runtime_env(offline=base["runtime"]["offline"], ray_usage_stats=base["runtime"]["ray_usage_stats"],
+                      wandb_mode=base["logger"]["mode"])
+    cluster, source = cluster_resources(base["cluster"]["address"])
+    plan = make_plan(spec, [OmegaConf.to_container(c.cluster, resolve=True) for c in configs], cluster, source)
+    return spec, plan, base
+
+
+def cluster_resources(address: str | None) -> tuple[dict, str]:
+    """The Ray cluster's CPUs/GPUs: the connected cluster's, or what a local Ray here would have."""
+    from tide.sweep.plan import local_resources
+
+    if address:
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(address=address, log_to_driver=False)
+        return ray.cluster_resources(), f"Ray cluster at {address}"
+    return local_resources(), "local Ray on this machine"
+
+
+def run(args: argparse.Namespace):
+    """The sweep end to end; returns the results table (None for a dry run)."""
+    from tide.sweep.plan import format_plan
+    from tide.sweep.tracking import log_results
+
+    spec, plan, base = prepare(args.spec, args.overrides)
+    print(format_plan(plan), flush=True)
+    if args.dry_run:
+        return None
+    logger_cfg, online = base["logger"], base["logger"]["mode"] == "online"
+    if online:
+        from tide.sweep.wandb_agents import require_api_key
+
+        require_api_key()
+    sweep_dir = Path(base["paths"]["outputs"]) / "sweeps" / spec.name
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(args.spec, sweep_dir / "spec.yaml")
+    if online:
+        from tide.sweep.wandb_agents import run_online
+
+        frame = run_online(spec, plan, args.overrides, logger_cfg, sweep_dir, base["paths"]["outputs"])
+    else:
+        from tide.sweep.tune_runner import run_offline
+
+        frame = run_offline(spec, plan, args.overrides, sweep_dir, storage_path=base["cluster"]["storage_path"],
+                            trial_fn=args.trial_fn, seed=base["seed"])
+    wandb_dir = log_results(frame, spec, logger_cfg, args.overrides)
+    print(format_results(frame, spec, sweep_dir, wandb_dir), flush=True)
+    return frame
+
+
+def format_results(frame, spec, sweep_dir: Path, wandb_dir: str | None) -> str:
+    columns = [c for c in ("trial", "status", spec.metric, *spec.keys) if c in frame]
+    lines = ["", f"Sweep {spec.name}: {len(frame)} trial(s), best first by {spec.metric} ({spec.goal})",
+             frame[columns].to_string(index=False, max_colwidth=32) if len(frame) else "  (no trials finished)",
+             f"  table: {sweep_dir / 'results.csv'} (+ results.parquet)", f"  runs:  {sweep_dir / 'trials'}"]
+    if wandb_dir:
+        lines.append(f"  W&B:   {wandb_dir}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from tide.sweep.plan import PlanDoesNotFit
+    from tide.sweep.spec import SweepSpecError
+    from tide.sweep.wandb_agents import OnlineSweepError
+
+    args = parse_args(argv)
+    try:
+        frame = run(args)
+    except (SweepSpecError, PlanDoesNotFit, OnlineSweepError) as error:
+        print(f"launch.sweep: {error}", file=sys.stderr)
+        return 2
+    if frame is not None and len(frame) and not frame["status"].isin(["completed", "early_stopped"]).all():
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""`python -m launch.sweep`: the plan, refusals before anything runs, and an interrupted sweep resuming."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import tide.sweep.plan
+from launch.sweep import main
+from tide.runtime import PROJECT_ROOT
+
+SMOKE = str(PROJECT_ROOT / "sweeps" / "smoke.yaml")
+
+
+@pytest.fixture
+def outputs(tmp_path, monkeypatch):
+    monkeypatch.setenv("TIDE_OUTPUTS", str(tmp_path / "outputs"))
+    monkeypatch.setattr(tide.sweep.plan, "local_resources", lambda: {"CPU": 2.0, "GPU": 0.0})
+    return tmp_path / "outputs"
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(outputs, capsys):
+    assert main([SMOKE, "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert "Sweep smoke (grid, maximize eval/cosine/mean): 4 trial(s)" in printed
+    assert "per trial: 1.5 CPU, 0 GPU" in printed and "1 trial(s) at a time" in printed
+    assert "4. experiment=smoke cluster.cpus_per_worker=0.5 pipeline.condition=finetuned train.lora.r=8" in printed
+    assert not outputs.exists()
+
+
+def test_a_plan_that_cannot_fit_is_refused(outputs, capsys):
+    assert main([str(PROJECT_ROOT / "sweeps" / "paper.yaml"), "--dry-run"]) == 2
+    error = capsys.readouterr().err
+    assert "a trial needs 8.5 CPU, 2 GPU" in error and "cluster has 2 CPU and 0 GPU" in error
+    assert not outputs.exists()
+
+
+def test_unknown_key_is_refused_before_anything_runs(outputs, tmp_path, capsys):
+    spec = tmp_path / "typo.yaml"
+    spec.write_text("method: grid\nmetric: {name: m, goal: maximize}\nparameters:\n  train.lora.rr: {values: [4]}\n")
+    assert main([str(spec)]) == 2
+    error = capsys.readouterr().err
+    assert f"{spec}: parameters.train.lora.rr: no such key in the config tree" in error
+    assert not outputs.exists()
+
+
+def test_online_without_a_key_is_refused_before_anything_runs(outputs, monkeypatch, capsys):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    assert main([SMOKE, "logger.mode=online"]) == 2
+    assert "logger.mode=online needs WANDB_API_KEY in the environment" in capsys.readouterr().err
+    assert not (outputs / "sweeps").exists()
+
+
+SECRETS = {"WANDB_API_KEY": "wandb-secret-5f1e0c9a7b", "HF_TOKEN": "hf_secret_83b1d2c4e5",
+           "RAY_AUTH_TOKEN": "ray-secret-0d9c8b7a6f5e4d3c"}
+
+
+@pytest.fixture
+def ray_tmp():
+    """Ray's session directory, short enough for its socket paths (107 bytes at most)."""
+    path = Path(tempfile.mkdtemp(prefix="tide-sweep-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def sweep_process(outputs: Path, ray_tmp: Path, seconds_per_trial: str) -> subprocess.Popen:
+    env = {**os.environ, **SECRETS, "TIDE_OUTPUTS": str(outputs), "FAKE_TRIAL_SECONDS": seconds_per_trial,
+           "RAY_TMPDIR": str(ray_tmp)}
+    env.pop("RAY_AUTH_MODE", None)
+    return subprocess.Popen([sys.executable, "-m", "launch.sweep", SMOKE, "--trial-fn", "tests.sweep.fakes:scored_trial"],
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def saved_files(*roots: Path) -> list[Path]:
+    return [p for root in roots for p in root.rglob("*") if p.is_file() and not p.is_socket()]
+
+
+def assert_no_secret(files: list[Path], *logs: str) -> None:
+    for path in files:
+        content = path.read_bytes()
+        assert not any(value.encode() in content for value in SECRETS.values()), path
+    assert not any(value in log for log in logs for value in SECRETS.values())
+
+
+def test_sweep_writes_its_table_and_w_and_b_run_and_saves_no_secret(outputs, ray_local, monkeypatch, capsys):
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    assert main([SMOKE, "--trial-fn", "tests.sweep.fakes:scored_trial"]) == 0
+    printed = capsys.readouterr()
+    assert "Sweep smoke: 4 trial(s), best first by eval/cosine/mean" in printed.out
+    table = pd.read_csv(outputs / "sweeps" / "smoke" / "results.csv")
+    assert len(table) == 4 and set(table["status"]) == {"completed"}
+    assert (outputs / "sweeps" / "smoke" / "spec.yaml").read_text() == Path(SMOKE).read_text()
+    assert list((outputs / "wandb").rglob("*.wandb"))  # the sweep's offline W&B run, with the table
+    assert_no_secret(saved_files(outputs), printed.out, printed.err)
+
+
+@pytest.mark.slow
+def test_interrupted_sweep_resumes_without_repeating_trials_and_saves_no_secret(tmp_path, ray_tmp):
+    """Real processes: Ctrl-C after two trials, then a rerun (each run starts its own Ray)."""
+    outputs = tmp_path / "outputs"
+    results = outputs / "sweeps" / "smoke" / "results.csv"
+    first = sweep_process(outputs, ray_tmp, seconds_per_trial="3")
+    deadline = time.monotonic() + 300
+    while not (results.is_file() and len(pd.read_csv(results)) >= 2):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
+        time.sleep(0.5)
+    first.send_signal(signal.SIGINT)  # what Ctrl-C does
+    first_log, _ = first.communicate(timeout=120)
+    finished = pd.read_csv(results)
+    done = finished[finished["status"] == "completed"]
+    assert 2 <= len(done) < 4, first_log
+
+    second = sweep_process(outputs, ray_tmp, seconds_per_trial="0")
+    second_log, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, second_log
+    assert f"resuming: {len(done)} finished trial(s)" in second_log
+    table = pd.read_csv(results)
+    assert len(table) == 4 and set(table["status"]) == {"completed"}
+    runs = {trial: len(list(Path(run_dir).glob("ran-*"))) for trial, run_dir in zip(table["trial"], table["run_dir"])}
+    assert all(runs[trial] == 1 for trial in done["trial"]), runs  # finished trials ran once
+
+    # The secrets reached the trials' environment, yet no saved file or log holds their values.
+    marker = next(Path(table["run_dir"][0]).glob("ran-*")).read_text()
+    assert all(name in marker for name in SECRETS)
+    assert_no_secret(saved_files(outputs, ray_tmp), first_log, second_log)

@@ -1,0 +1,1 @@
+"""Sweeps: W&B-format specs whose parameters are Hydra overrides, run on Ray Tune or as W&B agents."""

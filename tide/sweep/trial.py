@@ -1,0 +1,137 @@
+"""Trial functions: what one sweep trial runs.
+
+A trial function is `trial_fn(overrides, trial_dir, report) -> metrics`: it runs one configuration
+(Hydra overrides, `key=value`), may call `report({...})` with intermediate metrics (each call is one
+iteration for early termination), and returns the final metrics as a flat dict. The default runs the
+whole pipeline in a subprocess; tests and custom studies pass their own as "module:function".
+
+The pipeline's side of the contract (launch.pipeline, run with `run.dir=<trial_dir>`):
+  - `<run.dir>/progress.jsonl`: optional, one flat JSON object of numbers per line, appended as it goes
+    (e.g. {"train/loss": 1.9, "train/step": 10}); each new line is reported;
+  - `<run.dir>/eval/summary.json` (tide/evaluate): the final metrics, see `final_metrics`
+    (e.g. the fine-tuned condition's mean cosine -> "eval/cosine/mean").
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from tide.runtime import PROJECT_ROOT
+
+TrialFn = Callable[[list, Path, Callable[[dict], None]], dict]
+DEFAULT_TRIAL_FN = "tide.sweep.trial:pipeline_trial"
+PIPELINE_MODULE = "launch.pipeline"
+PROGRESS_FILE = "progress.jsonl"
+EVAL_SUMMARY = Path("eval") / "summary.json"
+# Which condition's means are a run's headline metrics: the one it trained for, when it did.
+HEADLINE_CONDITIONS = ("finetuned", "zero_shot")
+POLL_SECONDS = 2.0
+
+
+class TrialFailed(RuntimeError):
+    pass
+
+
+def load_trial_fn(path: str) -> TrialFn:
+    """'package.module:function' -> the function."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"trial function {path!r}: expected 'package.module:function'")
+    function = getattr(importlib.import_module(module_name), attribute, None)
+    if not callable(function):
+        raise ValueError(f"trial function {path!r}: {module_name} has no function {attribute!r}")
+    return function
+
+
+def pipeline_trial(overrides: list[str], trial_dir: Path, report: Callable[[dict], None]) -> dict:
+    """`python -m launch.pipeline <overrides>` on the same Ray cluster as the sweep; output in pipeline.log."""
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    log_path = trial_dir / "pipeline.log"
+    progress = ProgressReader(trial_dir / PROGRESS_FILE)
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen([sys.executable, "-m", PIPELINE_MODULE, *overrides], cwd=PROJECT_ROOT,
+                                   env=_pipeline_env(), stdout=log, stderr=subprocess.STDOUT)
+        try:
+            while process.poll() is None:
+                progress.report_new(report)
+                time.sleep(POLL_SECONDS)
+        finally:
+            if process.poll() is None:  # the trial was stopped (early termination or interrupt)
+                process.terminate()
+                process.wait(timeout=60)
+    progress.report_new(report)
+    if process.returncode != 0:
+        tail = log_path.read_text(errors="replace").splitlines()[-15:]
+        raise TrialFailed(f"{PIPELINE_MODULE} exited with {process.returncode}; log {log_path}:\n" + "\n".join(tail))
+    return final_metrics(trial_dir)
+
+
+def _pipeline_env() -> dict:
+    """The trial's environment, pointed at the sweep's Ray cluster so the pipeline's workers join it."""
+    import ray
+
+    env = dict(os.environ)
+    if ray.is_initialized():
+        env["RAY_ADDRESS"] = ray.get_runtime_context().gcs_address
+    return env
+
+
+class ProgressReader:
+    """Reports each new line of a JSON-lines progress file once."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset = path, 0
+
+    def report_new(self, report: Callable[[dict], None]) -> None:
+        if not self.path.is_file():
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(self.offset)
+            data = handle.read()
+        complete = data[: data.rfind(b"\n") + 1]  # a line still being written waits for the next poll
+        self.offset += len(complete)
+        for line in complete.decode().splitlines():
+            if line.strip():
+                report(flatten(json.loads(line)))
+
+
+def final_metrics(run_dir: Path) -> dict:
+    """A run's metrics from its evaluation summary (tide/evaluate), flat, for the sweep and its table.
+
+    `eval/<metric>/mean` (and ci_low, ci_high) is the run's own condition: fine-tuned when the run
+    trained, zero-shot otherwise, so the zero-shot and fine-tuned trials of a sweep rank on one column.
+    Every condition's means (`eval/<condition>/<metric>`) and the fine-tuning gains (`eval/gain/<metric>`)
+    come along. The pipeline logs the same dict to its W&B run, so online sweeps see the same metric.
+    """
+    path = Path(run_dir) / EVAL_SUMMARY
+    if not path.is_file():
+        raise TrialFailed(f"the pipeline finished without {path}")
+    summary = json.loads(path.read_text())
+    by_condition = {group["condition"]: group for group in summary.get("by_model_condition", [])}
+    if not by_condition:
+        raise TrialFailed(f"{path}: no by_model_condition means (no generation was scored)")
+    own = next((by_condition[c] for c in HEADLINE_CONDITIONS if c in by_condition), next(iter(by_condition.values())))
+    metrics = {"eval/rows": summary.get("rows"), "eval/failed_generations": summary.get("failed_generations")}
+    for name in summary["metrics"]:
+        metrics.update({f"eval/{name}/{stat}": own[name][stat] for stat in ("mean", "ci_low", "ci_high")})
+        metrics.update({f"eval/{condition}/{name}": group[name]["mean"] for condition, group in by_condition.items()})
+    metrics.update({f"eval/gain/{test['metric']}": test["mean_gain"] for test in summary.get("paired_tests", [])})
+    return flatten(metrics)
+
+
+def flatten(tree: dict, prefix: str = "") -> dict:
+    """Numeric leaves of a nested dict, keys joined with '/'."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}/"))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            flat[f"{prefix}{key}"] = value
+    return flat
