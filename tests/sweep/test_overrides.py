@@ -49,7 +49,7 @@ def test_shipped_specs_compose_for_every_trial(tmp_path, monkeypatch):
     assert all(c.cluster.num_workers == 2 and c.data.source == "tide" for c in configs)
     smoke = load_spec(PROJECT_ROOT / "sweeps" / "smoke.yaml")
     smoke_configs = compose_points(smoke, smoke.grid_points())
-    assert [c.train.lora.r for c in smoke_configs] == [4, 8, 4, 8]
+    assert [c.pipeline.condition for c in smoke_configs] == ["zero_shot", "finetuned"]
     assert all(c.model.name == "tiny" and c.train.max_steps > 0 for c in smoke_configs)
     lora = load_spec(PROJECT_ROOT / "sweeps" / "lora_search.yaml")
     assert compose_points(lora, lora.representative_points()[:2])[0].model.name == "qwen2.5-1.5b"

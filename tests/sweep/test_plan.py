@@ -66,4 +66,4 @@ def test_bayes_plan_shows_the_space_and_the_count(tmp_path, monkeypatch):
 
 def test_smoke_fits_two_cores(tmp_path, monkeypatch):
     [plan] = plan_of("smoke", [{"CPU": 2, "GPU": 0}], tmp_path, monkeypatch)
-    assert plan.concurrent == 1 and plan.resources.cpus == 1.5 and len(plan.trials) == 4
+    assert plan.concurrent == 1 and plan.resources.cpus == 1.5 and len(plan.trials) == 2
