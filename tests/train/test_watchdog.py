@@ -1,0 +1,25 @@
+import math
+
+import pytest
+
+from tide.train.watchdog import LossWatchdog
+
+
+def test_nan_stops_at_once():
+    watchdog = LossWatchdog(divergence_factor=4, patience=3)
+    assert watchdog.check(1, 2.0) is None
+    assert "loss is nan at step 2" in watchdog.check(2, math.nan)
+
+
+def test_a_spike_is_not_a_divergence_but_a_sustained_rise_is():
+    watchdog = LossWatchdog(divergence_factor=2, patience=3)
+    for step, loss in enumerate([4.0, 3.0, 2.0, 1.0, 1.0, 30.0, 1.0, 1.0], start=1):
+        assert watchdog.check(step, loss) is None
+    reasons = [watchdog.check(step, 50.0) for step in range(9, 20)]
+    stopped = [reason for reason in reasons if reason]
+    assert stopped and "loss diverged" in stopped[0] and "train.learning_rate" in stopped[0]
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="train.watchdog"):
+        LossWatchdog(divergence_factor=1.0, patience=5)

@@ -1,0 +1,86 @@
+"""A W&B run from the logger config and a plain config dict; offline unless the config says online.
+
+Only the caller knows whether it is rank 0, so it passes `active`; an inactive or disabled run is a
+TrackedRun that ignores everything, so callers never branch on it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+# Config keys that hold secrets (`stop_token` or `token_env`, the NAME of a variable, do not match),
+# and environment variables whose values must never appear in a logged config.
+SECRET_KEY = re.compile(r"^((hf|auth|access|api)_)?token$|^(.*_)?(api_?key|secret|password|passwd|credentials?)$",
+                        re.IGNORECASE)
+SECRET_ENV = re.compile(r"(^|_)(TOKEN|SECRET|PASSWORD|API_?KEY|CREDENTIALS?)($|_)", re.IGNORECASE)
+REDACTED = "<redacted>"
+
+
+def strip_secrets(config, secret_values: set[str] | None = None):
+    """A copy of `config` without secret-named keys and with any secret value from the environment redacted."""
+    if secret_values is None:
+        secret_values = {value for name, value in os.environ.items() if SECRET_ENV.search(name) and len(value) >= 8}
+    if isinstance(config, dict):
+        return {key: strip_secrets(value, secret_values) for key, value in config.items()
+                if not SECRET_KEY.search(str(key))}
+    if isinstance(config, (list, tuple)):
+        return [strip_secrets(value, secret_values) for value in config]
+    if isinstance(config, str):
+        return REDACTED if any(secret in config for secret in secret_values) else config
+    return config
+
+
+def check_logger(logger_cfg: dict) -> None:
+    """Fail before any work when the logger config cannot work."""
+    mode = logger_cfg["mode"]
+    if mode not in ("offline", "online", "disabled"):
+        raise ValueError(f"logger.mode={mode!r}: expected offline, online or disabled")
+    if logger_cfg["name"] != "none" and mode == "online" and not os.environ.get("WANDB_API_KEY"):
+        raise ValueError("logger.mode=online needs WANDB_API_KEY in the environment (never in a config); "
+                         "or use logger.mode=offline and `wandb sync` later")
+
+
+class TrackedRun:
+    def __init__(self, run=None):
+        self._run = run
+
+    @property
+    def active(self) -> bool:
+        return self._run is not None
+
+    @property
+    def dir(self) -> str | None:
+        return self._run.dir if self._run is not None else None
+
+    def log(self, metrics: dict, step: int | None = None) -> None:
+        if self._run is not None:
+            self._run.log(metrics, step=step)
+
+    def summary(self, values: dict) -> None:
+        if self._run is not None:
+            self._run.summary.update(values)
+
+    def finish(self) -> None:
+        if self._run is not None:
+            self._run.finish()
+            self._run = None
+
+
+def start_run(logger_cfg: dict, config: dict, *, name: str, job_type: str, active: bool = True) -> TrackedRun:
+    if not active or logger_cfg["name"] == "none" or logger_cfg["mode"] == "disabled":
+        return TrackedRun(None)
+    check_logger(logger_cfg)
+    # wandb honours the environment variable in places the mode= argument does not reach (stack.md);
+    # a Ray worker on another node has not inherited the driver's environment, so set it here.
+    os.environ["WANDB_MODE"] = logger_cfg["mode"]
+    import wandb
+
+    if logger_cfg.get("dir"):
+        Path(logger_cfg["dir"]).mkdir(parents=True, exist_ok=True)
+    run = wandb.init(project=logger_cfg["project"], entity=logger_cfg["entity"], group=logger_cfg["group"],
+                     name=name, job_type=job_type, dir=logger_cfg["dir"], mode=logger_cfg["mode"],
+                     config=strip_secrets(config), reinit="create_new",
+                     settings=wandb.Settings(console="off", silent=True, disable_git=True, save_code=False))
+    return TrackedRun(run)

@@ -1,0 +1,216 @@
+"""The training loop every Ray Train worker runs: setup, train, finish, top to bottom.
+
+`config` is the run's plain config dict plus what the driver resolved: `precision` and `ds_config`
+(None for plain DDP). Rank 0 returns the training summary; Ray hands it to the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from tide.train.checkpoint import export_weights, load_training_checkpoint, save_training_checkpoint
+from tide.train.data import (collate, encode_split, plan_batches, shard_for_evaluation, shard_for_training,
+                             steps_per_epoch)
+from tide.train.engine import build_engine
+from tide.train.watchdog import LossWatchdog
+
+FINAL_TRAIN_LOSS_WINDOW = 10  # steps averaged for the summary's final train loss
+INJECTED_FAILURE_DELAY_S = 6.0
+
+
+def train_loop_per_worker(config: dict):
+    import ray.train
+    import ray.train.torch
+
+    from tide.data.artifact import load_split
+    from tide.models.loading import load_tokenizer
+    from tide.track import start_run
+
+    context = ray.train.get_context()
+    rank, world_size = context.get_world_rank(), context.get_world_size()
+    device = ray.train.torch.get_device()
+    train_cfg, seed = config["train"], int(config["seed"])
+    if train_cfg["quantize_4bit"] and device.type != "cuda":
+        raise RuntimeError("train.quantize_4bit (QLoRA) needs a CUDA GPU on every worker: bitsandbytes 4-bit is CUDA-only")
+
+    # --- setup: data, model, optimizer, and the state of an interrupted run ---
+    tokenizer = load_tokenizer(config["model"])
+    prompt, artifact_dir = config["prompt"], config["data"]["artifact_dir"]
+    train_set, val_set = (encode_split(load_split(artifact_dir, split), tokenizer, prompt["system"],
+                                       prompt["max_length"], config["model"]["stop_token"]) for split in ("train", "val"))
+    batch_size, accumulation = int(train_cfg["per_device_batch_size"]), int(train_cfg["gradient_accumulation_steps"])
+    per_epoch = steps_per_epoch(len(train_set.examples), batch_size, world_size, accumulation)
+    if per_epoch == 0:
+        raise ValueError(f"{len(train_set.examples)} training dialogues make no full step of {batch_size} x "
+                         f"{accumulation} accumulation x {world_size} workers; lower train.per_device_batch_size")
+    total_steps = int(train_cfg["max_steps"]) if int(train_cfg["max_steps"]) > 0 else int(train_cfg["epochs"]) * per_epoch
+    val_batches, val_counted = shard_for_evaluation(
+        plan_batches(val_set.lengths, batch_size, seed, 0, shuffle=False), rank, world_size, train_cfg["eval_max_batches"])
+
+    torch.manual_seed(seed)  # the same initial adapter on every worker
+    engine = build_engine(config, config["ds_config"], total_steps, device)
+    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "tokens_seen": 0, "history": []}
+    restored = ray.train.get_checkpoint()
+    if restored is not None:
+        with restored.as_directory() as directory:
+            state = load_training_checkpoint(Path(directory), engine, rank)
+    else:
+        torch.manual_seed(seed + 1 + rank)  # dropout masks differ per worker, fixed by the seed
+    watchdog = LossWatchdog(**train_cfg["watchdog"])
+    for record in state["history"]:  # a resumed watchdog has seen the same losses
+        watchdog.check(record["step"], record["loss"])
+    tracker = start_run(config["logger"], config, name=config["run"]["name"], job_type="train",
+                        active=rank == 0)
+    pad_id = tokenizer.pad_token_id
+
+    def all_workers_sum(values: list[float]) -> list[float]:
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        if world_size > 1:
+            torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
+
+    def validation_loss() -> float:
+        loss_sum, tokens = 0.0, 0
+        for index, indices in enumerate(val_batches):
+            batch_loss, batch_tokens = engine.eval_loss(collate([val_set.examples[i] for i in indices], pad_id))
+            if index < val_counted:
+                loss_sum, tokens = loss_sum + batch_loss, tokens + batch_tokens
+        loss_sum, tokens = all_workers_sum([loss_sum, tokens])
+        return loss_sum / max(tokens, 1)
+
+    def report(metrics: dict, final: bool) -> None:
+        with tempfile.TemporaryDirectory(prefix="tide-checkpoint-") as directory:
+            save_training_checkpoint(Path(directory), engine, state, rank)
+            if final:
+                export_weights(Path(directory), engine, train_cfg["method"], tokenizer, rank)
+            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
+
+    # --- train ---
+    meter = {"tokens": 0, "padding": 0, "seconds": 0.0, "steps": 0}
+    started_at_step, stop_reason, window, step_tokens = state["step"], None, [], 0
+    while state["step"] < total_steps and stop_reason is None:
+        epoch_batches = shard_for_training(
+            plan_batches(train_set.lengths, batch_size, seed, state["epoch"], group_by_length=train_cfg["group_by_length"]),
+            rank, world_size)[:per_epoch * accumulation]
+        for index in range(state["batch_in_epoch"], len(epoch_batches)):
+            boundary = (index + 1) % accumulation == 0
+            if not window:
+                step_began = time.perf_counter()
+            batch = collate([train_set.examples[i] for i in epoch_batches[index]], pad_id)
+            window.append(engine.train_micro_batch(batch, boundary))
+            meter["tokens"] += batch["tokens"]
+            step_tokens += batch["tokens"]
+            meter["padding"] += batch["padding"]
+            state["batch_in_epoch"] = index + 1
+            if not boundary:
+                continue
+            state["step"] += 1
+            meter["steps"] += 1
+            loss_sum, tokens = all_workers_sum([float(torch.stack(window).mean()), step_tokens])
+            meter["seconds"] += time.perf_counter() - step_began  # after the sync: GPU work is done
+            window, step_tokens = [], 0
+            state["tokens_seen"] += int(tokens)
+            record = {"step": state["step"], "epoch": state["epoch"], "loss": loss_sum / world_size,
+                      "lr": engine.lr, "grad_norm": engine.grad_norm}
+            stop_reason = watchdog.check(state["step"], record["loss"])
+            if stop_reason is not None:
+                state["history"].append(record)
+                break
+            _maybe_inject_failure(train_cfg, state["step"], restored is not None, rank, world_size)
+            if state["step"] % int(train_cfg["eval_every_steps"]) == 0 or state["step"] == total_steps:
+                record["val_loss"] = validation_loss()
+            state["history"].append(record)
+            tracker.log({f"train/{key}": value for key, value in record.items() if key != "step" and value is not None}
+                        | {"train/tokens_per_s": meter["tokens"] / meter["seconds"]}, step=state["step"])
+            if rank == 0 and (state["step"] % int(train_cfg["log_every_steps"]) == 0 or "val_loss" in record):
+                print(_format_record(record, total_steps), flush=True)
+            save_due = state["step"] % int(train_cfg["save_every_steps"]) == 0 or (
+                train_cfg["save_first_step"] and state["step"] == 1)
+            if save_due and state["step"] < total_steps:
+                report({"step": state["step"], "loss": record["loss"]}, final=False)
+            if state["step"] >= total_steps:
+                break
+        else:
+            state["epoch"] += 1
+            state["batch_in_epoch"] = 0
+
+    # --- finish: final checkpoint with the exported weights, and the summary ---
+    worker_stats = {
+        "tokens_per_second": meter["tokens"] / meter["seconds"] if meter["seconds"] else 0.0,
+        "step_time_s": meter["seconds"] / meter["steps"] if meter["steps"] else 0.0,
+        "peak_memory_gb": _peak_memory_bytes(device) / 2**30,
+        "tokens": meter["tokens"], "padding": meter["padding"],
+    }
+    all_stats = [None] * world_size
+    if world_size > 1:
+        torch.distributed.all_gather_object(all_stats, worker_stats)
+    else:
+        all_stats = [worker_stats]
+    last = state["history"][-1] if state["history"] else {}
+    if stop_reason is None:
+        report({"step": state["step"], "loss": last.get("loss"), "val_loss": last.get("val_loss")}, final=True)
+    summary = _summary(state, all_stats, stop_reason, total_steps, per_epoch, started_at_step, world_size,
+                       config, {"train": train_set.dropped_truncated, "val": val_set.dropped_truncated})
+    tracker.summary({key: value for key, value in summary.items() if not isinstance(value, (list, dict))})
+    tracker.finish()
+    return summary if rank == 0 else None
+
+
+def _maybe_inject_failure(train_cfg: dict, step: int, restored: bool, rank: int, world_size: int) -> None:
+    """Testing aid: the last worker dies at the configured step, once (a restored attempt goes on).
+
+    It first waits a few of Ray Train's health-check intervals (2 s): the controller registers a
+    reported checkpoint when it next polls the workers, and a run that fails before that poll has no
+    record of its latest checkpoint, which would make the test depend on timing.
+    """
+    if train_cfg["inject_failure_at_step"] == step and not restored and rank == world_size - 1:
+        print(f"injected failure: worker {rank} exits at step {step}", flush=True)
+        time.sleep(INJECTED_FAILURE_DELAY_S)
+        os._exit(1)
+
+
+def _peak_memory_bytes(device: torch.device) -> int:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _format_record(record: dict, total_steps: int) -> str:
+    line = f"step {record['step']}/{total_steps}  loss {record['loss']:.4f}  lr {record['lr']:.2e}"
+    if record.get("grad_norm") is not None:
+        line += f"  grad_norm {record['grad_norm']:.3f}"
+    if "val_loss" in record:
+        line += f"  val_loss {record['val_loss']:.4f}"
+    return line
+
+
+def _summary(state: dict, worker_stats: list[dict], stop_reason: str | None, total_steps: int, per_epoch: int,
+             started_at_step: int, world_size: int, config: dict, dropped: dict) -> dict:
+    history = state["history"]
+    losses = [record["loss"] for record in history]
+    val = [record["val_loss"] for record in history if "val_loss" in record]
+    tokens, padding = sum(s["tokens"] for s in worker_stats), sum(s["padding"] for s in worker_stats)
+    return {
+        "status": "completed" if stop_reason is None else "stopped",
+        "stop_reason": stop_reason,
+        "steps": state["step"], "total_steps": total_steps, "steps_per_epoch": per_epoch,
+        "epochs": state["step"] / per_epoch, "resumed_from_step": started_at_step or None,
+        "world_size": world_size, "method": config["train"]["method"], "precision": config["precision"],
+        "deepspeed_stage": int(config["deepspeed"]["stage"]),
+        "tokens_seen": state["tokens_seen"],
+        "tokens_per_second_per_worker": [s["tokens_per_second"] for s in worker_stats],
+        "step_time_s": sum(s["step_time_s"] for s in worker_stats) / world_size,
+        "peak_memory_gb_per_worker": [s["peak_memory_gb"] for s in worker_stats],
+        "peak_memory_kind": "cuda_allocated" if config["cluster"]["use_gpu"] else "process_max_rss",
+        "padding_fraction": padding / (tokens + padding) if tokens + padding else 0.0,
+        "dropped_truncated": dropped,
+        "final_train_loss": sum(losses[-FINAL_TRAIN_LOSS_WINDOW:]) / len(losses[-FINAL_TRAIN_LOSS_WINDOW:]) if losses else None,
+        "final_val_loss": val[-1] if val else None,
+        "loss_history": history,
+    }
