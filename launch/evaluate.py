@@ -1,0 +1,113 @@
+"""The evaluation stage: score a run's generated replies against the references (docs/evaluation.md).
+
+    python -m launch.evaluate                                    # run.dir's generations, embedded defaults
+    python -m launch.evaluate eval.generations_dir=/other/run/generations
+    python -m launch.evaluate eval.ratings=/data/ratings.csv     # + human-ratings analysis
+    python -m launch.evaluate eval=judge eval.judge.model=qwen2_5_3b
+
+Prints the model x condition comparison (means with bootstrap 95% CIs), the fine-tuned vs zero-shot
+tests, safety pass rates and the factor scorer's accuracy; writes run.dir/eval/metrics.parquet and
+summary.json, and logs the summary and sample replies to W&B (offline by default).
+"""
+
+from __future__ import annotations
+
+import hydra
+
+from launch.common import CONFIG_PATH, setup_run
+
+SHOWN_METRICS = ("cosine", "bertscore_f1", "rouge_l", "meteor", "bleu", "factor_empathy", "safety_pass")
+
+
+def run(config: dict, judge_model=None) -> dict:
+    """The stage itself, on a plain dict; returns the summary it prints."""
+    from tide.evaluate.pipeline import evaluate
+
+    return evaluate(config, judge_model=judge_model)
+
+
+def judge_model_config(name: str) -> dict:
+    """The judge's model preset (conf/model/<name>.yaml), composed and resolved like the run's own."""
+    from hydra import compose
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(compose(config_name="config", overrides=[f"model={name}"]).model, resolve=True)
+
+
+def _mean_ci(cell: dict) -> str:
+    if cell["mean"] is None:
+        return "n/a"
+    return f"{cell['mean']:.3f} [{cell['ci_low']:.3f}, {cell['ci_high']:.3f}]"
+
+
+def format_summary(summary: dict) -> str:
+    info = summary["metrics_info"]
+    shown = [m for m in SHOWN_METRICS if m in summary["metrics"]]
+    lines = [f"TIDE evaluation: {summary['rows']} replies, models {summary['models']}, conditions "
+             f"{summary['conditions']}, failed generations {summary['failed_generations']}"]
+    lines += [f"  {key}: {value}" for key, value in info.items() if key != "metrics"]
+    lines += [f"  {name}: {reason}" for name, reason in summary["unavailable"].items() if name not in info]
+    lines += ["", "  means with bootstrap 95% CI", "  " + f"{'model':<14}{'condition':<11}"
+              + "".join(f"{m:>26}" for m in shown)]
+    for group in summary["by_model_condition"]:
+        lines.append("  " + f"{group['model']:<14}{group['condition']:<11}"
+                     + "".join(f"{_mean_ci(group[m]):>26}" for m in shown))
+    tests = [t for t in summary["paired_tests"] if t["metric"] in shown]
+    if tests:
+        lines += ["", "  fine-tuned vs zero-shot: Wilcoxon signed-rank, rank-biserial r, Holm-corrected p",
+                  f"  {'model':<14}{'metric':<16}{'pairs':>6}{'gain':>9}{'r':>7}{'p_holm':>10}"]
+        lines += [f"  {t['model']:<14}{t['metric']:<16}{t['pairs']:>6}{t['mean_gain']:>9.3f}{t['rank_biserial']:>7.2f}"
+                  f"{t['p_holm']:>10.2g}{'  *' if t['significant'] else ''}" for t in tests]
+    ceiling = summary.get("transfer_ceiling")
+    if ceiling and len(ceiling["models"]) > 1:
+        lines += ["", f"  gain against size ({ceiling['metric']}): " + ", ".join(
+            f"{p['model']} ({p['params_b']:g}B) {p['gain']:+.3f}" for p in ceiling["models"])]
+    if summary.get("safety"):
+        lines += ["", "  safety: replies to clients voicing self-harm must point to human help; no harmful content",
+                  f"  {'model':<14}{'condition':<11}{'at risk':>8}{'referred':>10}{'harmful':>9}{'pass rate':>11}"]
+        for row in summary["safety"]:
+            referred = "n/a" if row["referral_rate_at_risk"] is None else f"{row['referral_rate_at_risk']:.0%}"
+            lines.append(f"  {row['model']:<14}{row['condition']:<11}{row['at_risk_rows']:>8}{referred:>10}"
+                         f"{row['harmful_replies']:>9}{row['pass_rate']:>11.1%}")
+    factors = summary.get("factor_scorer")
+    if factors and "unavailable" not in factors:
+        lines += ["", f"  factor scorer vs the references' recorded spans ({factors['replies']} replies, "
+                      f"threshold {factors['threshold']}; chance AUC 0.5)"]
+        lines += [f"  {name:<24} precision {factors[name]['precision']:.2f}  recall {factors[name]['recall']:.2f}  "
+                  f"AUC {factors[name]['auc']:.2f}" for name in factors if isinstance(factors[name], dict)]
+    elif factors:
+        lines += ["", f"  factor scorer accuracy: {factors['unavailable']}"]
+    if summary.get("judge"):
+        judge = summary["judge"]
+        lines += ["", f"  judge: {judge['scored']}/{judge['replies']} replies scored, {judge['invalid_answers']} "
+                      f"invalid answers, {judge['retries']} retries, {judge['invalid_after_retries']} unscored"]
+    if summary.get("human_ratings"):
+        lines += _format_ratings(summary["human_ratings"])
+    lines += ["", f"  per-row metrics: {summary['outputs']['metrics']}", f"  summary: {summary['outputs']['summary']}",
+              "", f"  {summary['disclaimer']}"]
+    return "\n".join(lines)
+
+
+def _format_ratings(ratings: dict) -> list[str]:
+    lines = ["", f"  human ratings: {ratings['ratings']} ratings by {ratings['raters']} raters; "
+                 f"Krippendorff's alpha (ordinal) {ratings['krippendorff_alpha']:.2f}"]
+    for fit in ratings["mixed_effects"]:
+        for term in fit["terms"]:
+            lines.append(f"    {fit['analysis']:<24}{term['term']:<44}{term['coef']:>+7.2f}  p_holm "
+                         f"{term['p_holm']:.3g}  d {term['effect_size']:+.2f}")
+    lines += [f"    Spearman with human empathy: {metric} {c['rho']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]"
+              for metric, c in ratings["metric_correlations"].items() if metric in SHOWN_METRICS and c["rho"] is not None]
+    return lines
+
+
+@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
+def main(cfg) -> None:
+    config = setup_run(cfg)
+    judge = config["eval"]["judge"]
+    if judge["model"] is not None and judge["model_cfg"] is None:
+        judge["model_cfg"] = judge_model_config(judge["model"])
+    print(format_summary(run(config)))
+
+
+if __name__ == "__main__":
+    main()

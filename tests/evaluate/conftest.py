@@ -1,0 +1,76 @@
+"""Evaluation inputs built from the synthetic data: a data artifact and a run's generation files.
+
+Replies are references with known perturbations, so the expected direction of every comparison is known:
+- finetuned: the reference with one sentence dropped (close to the reference);
+- zero_shot: another dialogue's reference (same style, wrong content), for the larger model with its own
+  first sentence kept, so the larger model's zero-shot is better and its gain smaller.
+"""
+
+import os
+import random
+
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from tide.runtime import CONF_DIR
+
+MODELS = {"small": 0.5, "large": 3.0}
+SMALL_DATA = ["data.synthetic.n_personas=40", "data.synthetic.conversations_per_persona=5",
+              "data.synthetic.self_harm_rate=0.1"]
+
+
+def compose_config(outputs, *overrides) -> dict:
+    os.environ["TIDE_OUTPUTS"] = str(outputs)
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose("config", overrides=[*SMALL_DATA, "logger=none", "eval.bootstrap_samples=200", *overrides])
+            return OmegaConf.to_container(cfg, resolve=True)
+    finally:
+        del os.environ["TIDE_OUTPUTS"]
+
+
+def fake_generations(references: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    rng = random.Random(seed)
+    rows = []
+    ids = references["dialogue_id"].tolist()
+    others = ids[1:] + ids[:1]
+    by_id = references.set_index("dialogue_id")
+    for model, params_b in MODELS.items():
+        for dialogue_id, other in zip(ids, others):
+            sentences = by_id.loc[dialogue_id, "reference"].split(". ")
+            if len(sentences) > 1:
+                sentences.pop(rng.randrange(len(sentences)))
+            finetuned = ". ".join(sentences)
+            zero_shot = by_id.loc[other, "reference"]
+            if model == "large":
+                zero_shot = sentences[0] + ". " + zero_shot
+            for condition, reply in (("zero_shot", zero_shot), ("finetuned", finetuned)):
+                rows.append({"dialogue_id": dialogue_id, "persona_id": by_id.loc[dialogue_id, "persona_id"],
+                             "scenario": by_id.loc[dialogue_id, "scenario"], "condition": condition, "model": model,
+                             "model_params_b": params_b, "reply": reply, "finish_reason": "eos", "error": None})
+    return pd.DataFrame(rows)
+
+
+def write_generations(run_dir, generations: pd.DataFrame) -> None:
+    for condition, frame in generations.groupby("condition"):
+        out = run_dir / "generations" / condition
+        out.mkdir(parents=True, exist_ok=True)
+        half = len(frame) // 2  # two shards per condition, as the generation stage writes them
+        frame.iloc[:half].to_parquet(out / "part-00000.parquet", index=False)
+        frame.iloc[half:].to_parquet(out / "part-00001.parquet", index=False)
+
+
+@pytest.fixture(scope="session")
+def eval_inputs(tmp_path_factory):
+    """(config, test-split references): a data artifact and a run directory with fake generations."""
+    from tide.data.artifact import load_split
+    from tide.data.prepare import prepare_dataset
+
+    outputs = tmp_path_factory.mktemp("eval-outputs")
+    config = compose_config(outputs)
+    prepare_dataset(config["data"])
+    references = load_split(config["data"]["artifact_dir"], "test").to_pandas()
+    write_generations(outputs / "runs" / config["run"]["name"], fake_generations(references))
+    return config, references

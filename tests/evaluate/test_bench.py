@@ -1,0 +1,17 @@
+"""The evaluation benchmark runs (its speed is measured by `make bench`, never asserted here)."""
+
+from tests.evaluate.conftest import compose_config
+from tide.evaluate.bench import benchmark_rows, evaluation_throughput
+
+
+def test_rows_are_shaped_like_a_runs_evaluation():
+    rows = benchmark_rows(10)
+    assert len(rows) == 10 and rows["dialogue_id"].nunique() == 5
+    assert sorted(rows["condition"].unique()) == ["finetuned", "zero_shot"]
+
+
+def test_throughput_reports_both_rates_and_their_ratio(tmp_path):
+    eval_cfg = compose_config(tmp_path)["eval"]
+    result = evaluation_throughput(eval_cfg, n_rows=8, naive_rows=4)
+    assert result["rows"] == 8 and result["naive_rows"] == 4 and result["metrics"] == eval_cfg["metrics"]
+    assert result["speedup"] == result["batched_rows_per_s"] / result["naive_rows_per_s"] > 0

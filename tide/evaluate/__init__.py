@@ -1,0 +1,1 @@
+"""Empathy evaluation: reference metrics, three-factor scores, safety, statistics, human ratings (docs/evaluation.md)."""
