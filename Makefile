@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 
 comma := ,
 .DEFAULT_GOAL := help
-.PHONY: help install demo data train test test-slow clean evaluate sweep generate bench
+.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,7 +33,13 @@ $(STAMP): pyproject.toml requirements/stack.txt $(TORCH_CONSTRAINT)
 	bash launch/setup_wordnet.sh $(VENV)
 	@touch $(STAMP)
 
-demo: install ## Run the main job on embedded defaults (synthetic TIDE, tiny model, offline); ARGS= for overrides
+demo: install ## The main job on embedded defaults: the smoke sweep end to end (offline), its leaderboard and report
+	$(PY) -m launch.data $(ARGS)
+	$(PY) -m launch.sweep sweeps/smoke.yaml $(ARGS)
+	$(PY) -m launch.report 'report.runs=[$${paths.outputs}/sweeps/smoke/trials]' \
+		'report.out_dir=$${paths.outputs}/sweeps/smoke/report' $(ARGS)
+
+demo-train: install ## Fine-tune the tiny model until its replies end with EOS (train=demo; 15-30 min on 2 cores)
 	$(PY) -m launch.data $(ARGS)
 	$(PY) -m launch.train $(DEMO_TRAIN) $(ARGS)
 
@@ -52,9 +58,10 @@ test-slow: install ## Run the slow tests too (tens of minutes on 2 cores)
 generate: install ## Replies for every test dialogue, zero-shot and fine-tuned (Ray Data): ARGS= for overrides
 	$(PY) -m launch.generate $(ARGS)
 
-bench: install ## Throughput on this machine: generation rows/s with 1 vs 2 actors and vs a plain loop
+BENCH_ARGS ?=
+bench: install ## Benchmarks: one table of measured ratios vs targets (~10 min on 2 idle cores); BENCH_ARGS="--repeats 5"
 	$(PY) -m launch.data $(ARGS) > /dev/null
-	$(PY) -m launch.bench_generate generate.sampling.max_new_tokens=32 $(ARGS)
+	$(PY) -m launch.bench $(BENCH_ARGS) $(ARGS)
 
 evaluate: install ## Score a run's generations (metrics, empathy factors, safety, statistics): ARGS= for overrides
 	$(PY) -m launch.evaluate $(ARGS)

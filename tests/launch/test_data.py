@@ -35,7 +35,7 @@ def test_runs_offline_and_is_deterministic_and_resumable(tmp_path, no_network):
     splits = {name: set(load_split(first["artifact_dir"], name)["persona_id"]) for name in ("train", "val", "test")}
     assert not (splits["train"] & splits["val"] or splits["train"] & splits["test"] or splits["val"] & splits["test"])
     assert sum(s["dialogues"] for s in first["manifest"]["splits"].values()) == 120
-    assert (tmp_path / "a" / "models" / "tiny" / "config.json").is_file()
+    assert (tmp_path / "a" / "models" / "tiny-synthetic-30x4-s0" / "config.json").is_file()
     assert first["tokens"]["total"]["max"] > first["tokens"]["prompt"]["p50"] > 0
 
     again = run(config(tmp_path / "a"))
