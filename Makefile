@@ -59,7 +59,7 @@ generate: install ## Replies for every test dialogue, zero-shot and fine-tuned (
 	$(PY) -m launch.generate $(ARGS)
 
 BENCH_ARGS ?=
-bench: install ## Benchmarks: one table of measured ratios vs targets (~10 min on 2 idle cores); BENCH_ARGS="--repeats 5"
+bench: install ## Benchmarks: one table of measured ratios vs targets + outputs/bench/bench.json (docs/benchmarks.md); BENCH_ARGS="--repeats 5"
 	$(PY) -m launch.data $(ARGS) > /dev/null
 	$(PY) -m launch.bench $(BENCH_ARGS) $(ARGS)
 

@@ -28,13 +28,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("spec", type=Path, help="a sweep spec in W&B's format, e.g. sweeps/smoke.yaml")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides applied to every trial (key=value)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and run nothing")
+    parser.add_argument("--gpus", type=int, help="dry run: plan for a cluster of this many GPUs instead of this one")
+    parser.add_argument("--cpus", type=int, help="dry run: with --gpus, the cluster's CPUs (default 8 per GPU)")
+    parser.add_argument("--throughput", type=Path, help="dry run: measured single-GPU tokens/s per model "
+                        "(default ${paths.outputs}/bench/throughput.json when present; else the FLOP formula)")
     parser.add_argument("--trial-fn", default=DEFAULT_TRIAL_FN,
                         help="what a trial runs, 'module:function' (default: the pipeline in a subprocess)")
     return parser.parse_args(argv)
 
 
-def prepare(spec_path: Path, overrides: list[str]):
-    """Load and check the spec against the config tree; the plan and the sweep's base config (a dict)."""
+def prepare(spec_path: Path, overrides: list[str], shape: dict | None = None):
+    """Load and check the spec against the config tree; the plan, the sweep's base config (a dict) and the
+    representative trials' configs. `shape` ({"CPU": n, "GPU": n}) plans for that cluster instead."""
     from omegaconf import OmegaConf
 
     from tide.sweep.overrides import compose_points
@@ -46,9 +51,10 @@ def prepare(spec_path: Path, overrides: list[str]):
     base = OmegaConf.to_container(configs[0], resolve=True)
     apply_runtime_env(offline=base["runtime"]["offline"], ray_usage_stats=base["runtime"]["ray_usage_stats"],
                       wandb_mode=base["logger"]["mode"])
-    cluster, source = cluster_resources(base["cluster"]["address"])
+    cluster, source = (shape, "assumed cluster shape (--gpus/--cpus)") if shape else cluster_resources(
+        base["cluster"]["address"])
     plan = make_plan(spec, [OmegaConf.to_container(c.cluster, resolve=True) for c in configs], cluster, source)
-    return spec, plan, base
+    return spec, plan, base, [OmegaConf.to_container(c, resolve=True) for c in configs]
 
 
 def cluster_resources(address: str | None) -> tuple[dict, str]:
@@ -69,9 +75,12 @@ def run(args: argparse.Namespace):
     from tide.sweep.plan import format_plan
     from tide.sweep.tracking import log_results
 
-    spec, plan, base = prepare(args.spec, args.overrides)
+    shape = {"GPU": args.gpus, "CPU": args.cpus or 8 * args.gpus} if args.gpus else None
+    spec, plan, base, configs = prepare(args.spec, args.overrides, shape)
     print(format_plan(plan), flush=True)
     if args.dry_run:
+        measured = args.throughput or Path(base["paths"]["outputs"]) / "bench" / "throughput.json"
+        print(dry_run_estimate(plan, configs, measured))
         return None
     logger_cfg, online = base["logger"], base["logger"]["mode"] == "online"
     if online:
@@ -93,6 +102,18 @@ def run(args: argparse.Namespace):
     wandb_dir = log_results(frame, spec, logger_cfg, args.overrides)
     print(format_results(frame, spec, sweep_dir, wandb_dir), flush=True)
     return frame
+
+
+def dry_run_estimate(plan, configs: list[dict], throughput_path: Path) -> str:
+    """Wall time and GPU-hours of a GPU sweep, from measured throughput when there is some."""
+    import json
+
+    from tide.sweep.plan import estimate_trial, format_estimate
+
+    if not plan.resources.gpus:
+        return "  estimate:  CPU trials; the planner estimates GPU sweeps (cluster.use_gpu=true)"
+    throughput = json.loads(throughput_path.read_text()) if throughput_path.is_file() else None
+    return format_estimate(plan, [estimate_trial(config, throughput) for config in configs])
 
 
 def format_results(frame, spec, sweep_dir: Path, wandb_dir: str | None) -> str:

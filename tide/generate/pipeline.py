@@ -99,12 +99,13 @@ def run_condition(plan: dict, prompts: list[dict], gen_cfg: dict) -> dict:
     log.info("%s: %d of %d dialogues already in %s; generating %d", plan["condition"], len(prompts) - len(todo),
              len(prompts), plan["dir"], len(todo))
     progress = Progress(plan["condition"], total=len(prompts), done=len(prompts) - len(todo))
-    failed = 0
+    failed, generated_tokens = 0, 0
     # closing(): on an error the stream stops now, releasing its actors, not whenever it is garbage collected.
     with closing(stream_generations(todo, plan, gen_cfg)) as shards:
         for shard in shards:
             write_shard(plan["dir"], shard)
             progress.update(len(shard))
+            generated_tokens += int(shard["reply_tokens"].sum())
             errors = shard.loc[shard["finish_reason"] == "error", "error"]
             failed += len(errors)
             if failed > gen_cfg["max_failures"]:
@@ -114,7 +115,26 @@ def run_condition(plan: dict, prompts: list[dict], gen_cfg: dict) -> dict:
     return {"dir": str(plan["dir"]), "rows": len(rows), "generated": len(todo),
             "errors": int(rows["error"].notna().sum()),
             "finish_reasons": {reason: int(n) for reason, n in rows["finish_reason"].value_counts().items()},
-            "mean_reply_tokens": float(rows["reply_tokens"].mean()), "rows_per_s": progress.rate()}
+            "mean_reply_tokens": float(rows["reply_tokens"].mean()), "rows_per_s": progress.rate(),
+            "telemetry": generation_telemetry(plan, gen_cfg, sum(p["prompt_tokens"] for p in todo) + generated_tokens,
+                                              progress.elapsed())}
+
+
+def generation_telemetry(plan: dict, gen_cfg: dict, tokens: int, seconds: float) -> dict:
+    """Prompt + generated tokens/s of this run, and its FLOPs and MFU (tide/bench/flops.py: 2 * params per token).
+
+    The device is the driver's view: a GPU when the actors ask for one and this machine has one.
+    """
+    import torch
+
+    from tide.bench import flops
+
+    on_gpu = bool(gen_cfg["gpus_per_actor"]) and torch.cuda.is_available()
+    devices = int(gen_cfg["concurrency"]) if on_gpu else 1
+    tokens_per_s = tokens / seconds if seconds > 0 else 0.0
+    params = int(plan["row_fields"]["model_params_b"] * 1e9)
+    return {"tokens": tokens, "tokens_per_s": tokens_per_s, "actors": int(gen_cfg["concurrency"]),
+            **flops.generation_telemetry(params, tokens_per_s, flops.device_name("cuda" if on_gpu else None), devices)}
 
 
 def stream_generations(prompts: list[dict], plan: dict, gen_cfg: dict, concurrency: int | None = None
@@ -161,8 +181,11 @@ class Progress:
         self.label, self.total, self.done, self.done_at_start = label, total, done, done
         self.start = time.perf_counter()
 
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
     def rate(self) -> float:
-        elapsed = time.perf_counter() - self.start
+        elapsed = self.elapsed()
         return (self.done - self.done_at_start) / elapsed if elapsed > 0 else 0.0
 
     def update(self, rows: int) -> None:

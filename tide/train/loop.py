@@ -157,6 +157,7 @@ def train_loop_per_worker(config: dict):
         report({"step": state["step"], "loss": last.get("loss"), "val_loss": last.get("val_loss")}, final=True)
     summary = _summary(state, all_stats, stop_reason, total_steps, per_epoch, started_at_step, world_size,
                        config, {"train": train_set.dropped_truncated, "val": val_set.dropped_truncated})
+    summary["telemetry"] = _telemetry(engine.module, summary["tokens_per_second_per_worker"], device, world_size)
     tracker.summary({key: value for key, value in summary.items() if not isinstance(value, (list, dict))})
     tracker.finish()
     return summary if rank == 0 else None
@@ -173,6 +174,22 @@ def _maybe_inject_failure(train_cfg: dict, step: int, restored: bool, rank: int,
         print(f"injected failure: worker {rank} exits at step {step}", flush=True)
         time.sleep(INJECTED_FAILURE_DELAY_S)
         os._exit(1)
+
+
+def _telemetry(model, tokens_per_second_per_worker: list[float], device: torch.device, world_size: int) -> dict:
+    """FLOPs/s and MFU of the run (tide/bench/flops.py: (4 * params + 2 * trainable) per token).
+
+    ZeRO-3 partitions the weights: `ds_numel` is a parameter's full size. A 4-bit (QLoRA) base stores two
+    weights per byte, so its count, and the MFU with it, comes out low.
+    """
+    from tide.bench.flops import device_name, training_telemetry
+
+    def size(param) -> int:
+        return getattr(param, "ds_numel", param.numel())
+
+    params = sum(size(param) for param in model.parameters())
+    trainable = sum(size(param) for param in model.parameters() if param.requires_grad)
+    return training_telemetry(params, trainable, sum(tokens_per_second_per_worker), device_name(device), world_size)
 
 
 def _peak_memory_bytes(device: torch.device) -> int:
