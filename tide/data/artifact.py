@@ -34,14 +34,18 @@ def dataset_fingerprint(splits: dict[str, list[dict]]) -> str:
     return digest.hexdigest()
 
 
-def write_json_atomic(path: Path, payload) -> None:
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write under a temporary name in the same directory, then rename: never half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False,
                                      encoding="utf-8") as handle:
-        json.dump(payload, handle, indent=2, ensure_ascii=False, sort_keys=True)
-        handle.write("\n")
+        handle.write(text)
     os.replace(handle.name, path)
+
+
+def write_json_atomic(path: Path, payload) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manifest: dict,

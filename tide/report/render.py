@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
+from tide.data.artifact import write_text_atomic
 from tide.evaluate.pipeline import DISCLAIMER
 from tide.report.collect import ReportData
 from tide.report.plots import FIGURES
@@ -102,8 +101,6 @@ def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empat
             "</style></head><body>" + "\n".join(body) + "</body></html>")
 
     paths = {"markdown": out_dir / "report.md", "html": out_dir / "report.html"}
-    for path, text in ((paths["markdown"], "\n".join(md)), (paths["html"], page)):
-        with tempfile.NamedTemporaryFile("w", dir=out_dir, delete=False, encoding="utf-8", suffix=".tmp") as handle:
-            handle.write(text)
-        os.replace(handle.name, path)
+    write_text_atomic(paths["markdown"], "\n".join(md))
+    write_text_atomic(paths["html"], page)
     return {**{k: str(v) for k, v in paths.items()}, "figures": [str(p) for p, _ in figures]}
