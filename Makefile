@@ -75,7 +75,6 @@ RUNS ?=
 report: install ## Build the HTML + Markdown report from evaluated runs: make report [RUNS="dir1 dir2"]
 	$(PY) -m launch.report $(if $(RUNS),'report.runs=[$(subst $(eval) ,$(comma),$(strip $(RUNS)))]') $(ARGS)
 
-# Later stages add: train, generate, evaluate, sweep, report, bench.
 
 clean: ## Remove generated outputs (keeps .venv)
 	rm -rf outputs multirun .pytest_cache
