@@ -34,14 +34,22 @@ def dataset_fingerprint(splits: dict[str, list[dict]]) -> str:
     return digest.hexdigest()
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write under a temporary name in the same directory, then rename: never half a file."""
+def write_atomic(path: Path, write) -> None:
+    """`write(temp_path)` under a temporary name in the same directory, then rename: never half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=f".{path.name}.", delete=False,
-                                     encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
 
 
 def write_json_atomic(path: Path, payload) -> None:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -305,15 +303,9 @@ def json_safe(value):
 
 
 def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from tide.data.artifact import write_atomic
+
+    write_atomic(path, lambda temp: frame.to_parquet(temp, index=False))
 
 
 def sample_table(scored: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

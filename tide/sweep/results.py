@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
-import tempfile
 from pathlib import Path
 
+from tide.data.artifact import write_atomic
 from tide.sweep.overrides import to_overrides
 
 RESULTS_CSV = "results.csv"
@@ -74,19 +73,8 @@ class ResultsTable:
     def write(self) -> None:
         frame = self.dataframe()
         self.dir.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.dir / RESULTS_PARQUET, lambda path: frame.to_parquet(path, index=False))
-        _write_atomic(self.dir / RESULTS_CSV, lambda path: frame.to_csv(path, index=False))
-
-
-def _write_atomic(path: Path, write) -> None:
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+        write_atomic(self.dir / RESULTS_PARQUET, lambda path: frame.to_parquet(path, index=False))
+        write_atomic(self.dir / RESULTS_CSV, lambda path: frame.to_csv(path, index=False))
 
 
 def _is_missing(value) -> bool:
