@@ -73,6 +73,25 @@ def test_round_trip_and_validation_errors(tmp_path):
         read_ratings(tmp_path / "nowhere.csv")
 
 
+def test_reads_whole_number_floats_as_pandas_and_survey_tools_write_them(tmp_path):
+    ratings = synthetic_ratings(ITEMS, n_raters=3, items_per_rater=4, seed=3)
+    exported = ratings.astype({"empathy": float, "emotion_recognition": float})
+    exported.loc[1, "distress_normalization"] = np.nan  # pandas now writes that whole column as 4.0
+    path = tmp_path / "survey.csv"
+    exported.to_csv(path, index=False)
+    assert ",3.0," in path.read_text() or ",4.0," in path.read_text()
+    read = read_ratings(path)
+    assert read["empathy"].tolist() == ratings["empathy"].tolist() and read["empathy"].dtype.kind == "i"
+    assert read["emotion_recognition"].tolist() == ratings["emotion_recognition"].tolist()
+    assert read["distress_normalization"].isna().tolist() == [i == 1 for i in range(len(ratings))]
+    assert read["distress_normalization"].dropna().tolist() == ratings["distress_normalization"].drop(1).tolist()
+
+    exported.loc[2, "empathy"] = 3.5
+    exported.to_csv(path, index=False)
+    with pytest.raises(RatingsFormatError, match=r"line 4, column 'empathy': '3.5' is not an integer rating 1..5"):
+        read_ratings(path)
+
+
 def test_krippendorff_alpha_separates_agreement_from_noise():
     consistent = synthetic_ratings(ITEMS, n_raters=10, items_per_rater=40, seed=3)
     rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ CSV (one row per rater x rated reply; UTF-8, header row):
 | rater_id | yes | who rated |
 | item_id | yes | the dialogue the reply answers (the generation's dialogue_id) |
 | model, condition | yes | which reply was rated (condition: zero_shot / finetuned / reference ...) |
-| empathy | yes | perceived empathy, an integer 1..scale |
+| empathy | yes | perceived empathy, an integer 1..scale (`3.0` reads as 3; `3.5` is an error) |
 | emotion_recognition, distress_normalization, supportive_reflection | no | the factors, 1..scale |
 | age_group, gender, education | no | the rater's demographics; one value per rater |
 | scenario | no | the dialogue's scenario |
@@ -73,7 +73,9 @@ def read_ratings(path: str | Path, scale: int = 5):
     frame = pd.DataFrame([{c: row[c] for c in columns} for _, row in rows])
     for column in LIKERT:
         if column in frame:
-            frame[column] = frame[column].astype(int)
+            # A blank optional rating (pandas writes the rest of such a column as 3.0) stays missing.
+            blank = frame[column] == ""
+            frame[column] = pd.to_numeric(frame[column].mask(blank)).astype("Int64" if blank.any() else int)
     return frame
 
 
@@ -84,8 +86,12 @@ def _validate(rows, columns: list[str], scale: int) -> list[str]:
             value = row.get(column, "")
             if column in REQUIRED and not value:
                 errors.append(f"line {line}, column {column!r}: empty")
-            elif column in LIKERT and value and not (value.isdigit() and 1 <= int(value) <= scale):
-                errors.append(f"line {line}, column {column!r}: {value!r} is not an integer rating 1..{scale}")
+            elif column in LIKERT and value:
+                rating = likert_value(value)
+                if rating is None or not 1 <= rating <= scale:
+                    errors.append(f"line {line}, column {column!r}: {value!r} is not an integer rating 1..{scale}")
+                else:
+                    row[column] = str(rating)
         key = tuple(row.get(c, "") for c in ("rater_id", "item_id", "model", "condition"))
         if key in seen:
             errors.append(f"line {line}: duplicate rating of item {key[1]!r} ({key[2]}, {key[3]}) by rater "
@@ -98,6 +104,17 @@ def _validate(rows, columns: list[str], scale: int) -> list[str]:
                     errors.append(f"line {line}, column {column!r}: rater {row['rater_id']!r} has {row[column]!r} "
                                   f"here but {first[0]!r} on line {first[1]}")
     return errors
+
+
+def likert_value(text: str) -> int | None:
+    """The integer a rating cell holds: "3", and "3.0" as survey tools and pandas write it; else None ("3.5")."""
+    if text.isdigit():
+        return int(text)
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return int(number) if number.is_integer() else None  # is_integer() is False for nan and inf
 
 
 _TERM = re.compile(r"C\((\w+)(?:,\s*Treatment\([^)]*\))?\)\[T\.([^\]]+)\]")
