@@ -1,4 +1,4 @@
-"""Load a model preset's tokenizer and weights, from a local directory or the local HF cache.
+"""Load a model preset's tokenizer and weights, from a local directory, a GGUF file or the local HF cache.
 
 The suite runs offline by default (HF_HUB_OFFLINE=1), so a missing model must fail early with a message
 that says how to get it, not with a connection error deep inside transformers.
@@ -25,6 +25,10 @@ def resolve_model_source(model_cfg: dict) -> str:
     name = model_cfg.get("name")
     if model_cfg.get("path") is not None:
         return _local_dir(model_cfg)
+    if model_cfg.get("gguf_file") or model_cfg.get("gguf_wheel"):
+        from tide.models.gguf import ensure_converted  # converts once, then reuses the directory
+
+        return ensure_converted(model_cfg)
     hf_id = model_cfg.get("hf_id")
     if hf_id is None:
         raise ModelNotAvailableError(
