@@ -8,7 +8,10 @@
 A meta-launcher like `wandb sweep`, so it takes the spec as an argument instead of being a Hydra app;
 it composes conf/ with Hydra's compose API to check every key before anything runs. Outputs go to
 `${paths.outputs}/sweeps/<name>/`: results.csv, results.parquet, spec.yaml, trials/<key>/ (run dirs).
-With RAY_ADDRESS set it runs on that cluster (or submit it as a Ray job: python -m launch.cluster.submit).
+
+Where it runs follows RAY_ADDRESS / cluster.address (tide/sweep/cluster.py): unset, a local Ray; a GCS
+address (host:6379), the driver joins that cluster; a dashboard URL (http://host:8265), this command
+submits itself as a Ray job (launch.cluster.submit) and streams the job's logs.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ import sys
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from tide.runtime import apply_runtime_env
+from tide.runtime import PROJECT_ROOT, apply_runtime_env
+from tide.sweep.spec import SweepSpecError
 from tide.sweep.trial import DEFAULT_TRIAL_FN
 
 
@@ -34,49 +38,92 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "(default ${paths.outputs}/bench/throughput.json when present; else the FLOP formula)")
     parser.add_argument("--trial-fn", default=DEFAULT_TRIAL_FN,
                         help="what a trial runs, 'module:function' (default: the pipeline in a subprocess)")
+    job = parser.add_argument_group("as a Ray job (RAY_ADDRESS=http://<head>:8265)")
+    job.add_argument("--no-pip", dest="pip", action="store_false",
+                     help="use the cluster's own environment instead of installing requirements/stack.txt in the job")
+    job.add_argument("--job-python", default="python", help="the job's interpreter on the head (default: python)")
     return parser.parse_args(argv)
 
 
-def prepare(spec_path: Path, overrides: list[str], shape: dict | None = None):
-    """Load and check the spec against the config tree; the plan, the sweep's base config (a dict) and the
-    representative trials' configs. `shape` ({"CPU": n, "GPU": n}) plans for that cluster instead."""
+def compose(spec_path: Path, overrides: list[str]):
+    """Load and check the spec against the config tree; the spec, the sweep's base config and the
+    representative trials' configs (plain dicts)."""
     from omegaconf import OmegaConf
 
     from tide.sweep.overrides import compose_points
-    from tide.sweep.plan import make_plan
     from tide.sweep.spec import load_spec
 
     spec = load_spec(spec_path)
-    configs = compose_points(spec, spec.representative_points(), overrides)
-    base = OmegaConf.to_container(configs[0], resolve=True)
+    configs = [OmegaConf.to_container(c, resolve=True) for c in compose_points(spec, spec.representative_points(), overrides)]
+    base = configs[0]
     apply_runtime_env(offline=base["runtime"]["offline"], ray_usage_stats=base["runtime"]["ray_usage_stats"],
                       wandb_mode=base["logger"]["mode"])
-    cluster, source = (shape, "assumed cluster shape (--gpus/--cpus)") if shape else cluster_resources(
+    return spec, base, configs
+
+
+def prepare(spec, base: dict, configs: list[dict], shape: dict | None = None):
+    """The plan on the cluster this runs on (joined here when remote); `shape` ({"CPU": n, "GPU": n}) plans for
+    that cluster instead. On more than one node, refuses outputs that not every node can reach."""
+    from tide.sweep.cluster import check_multi_node_storage
+    from tide.sweep.plan import make_plan
+
+    cluster, source, nodes = (shape, "assumed cluster shape (--gpus/--cpus)", 1) if shape else cluster_resources(
         base["cluster"]["address"])
-    plan = make_plan(spec, [OmegaConf.to_container(c.cluster, resolve=True) for c in configs], cluster, source)
-    return spec, plan, base, [OmegaConf.to_container(c, resolve=True) for c in configs]
+    check_multi_node_storage(base["paths"]["outputs"], base["cluster"]["storage_path"], nodes)
+    return make_plan(spec, [c["cluster"] for c in configs], cluster, source)
 
 
-def cluster_resources(address: str | None) -> tuple[dict, str]:
-    """The Ray cluster's CPUs/GPUs: the connected cluster's, or what a local Ray here would have."""
+def cluster_resources(address: str | None) -> tuple[dict, str, int]:
+    """The Ray cluster's CPUs/GPUs and alive nodes: the joined cluster's, or what a local Ray here would have."""
+    from tide.sweep.cluster import alive_nodes, connect, parse_address
     from tide.sweep.plan import local_resources
 
-    if address:
-        import ray
+    target = parse_address(address)
+    if target.kind == "local":
+        return local_resources(), "local Ray on this machine", 1
+    resources = connect(target)
+    return resources, f"Ray cluster at {address}, {alive_nodes()} node(s)", alive_nodes()
 
-        if not ray.is_initialized():
-            ray.init(address=address, log_to_driver=False)
-        return ray.cluster_resources(), f"Ray cluster at {address}"
-    return local_resources(), "local Ray on this machine"
+
+def submit_as_job(args: argparse.Namespace, address: str) -> int:
+    """`make sweep` pointed at a dashboard: this same command as a Ray job, its logs streamed here."""
+    from launch.cluster.submit import entrypoint, forwarded_env, submit
+
+    try:
+        command = entrypoint(args.spec, args.overrides, args.dry_run, args.job_python,
+                             None if args.trial_fn == DEFAULT_TRIAL_FN else args.trial_fn)
+    except ValueError as error:
+        raise SweepSpecError(str(error)) from None
+    _, status = submit(address, command, pip=args.pip, wait=True, env_vars=forwarded_env())
+    return 0 if status == "SUCCEEDED" else 1
+
+
+def check_job_outputs(base: dict, sweep_dir: Path) -> None:
+    """Inside a submitted job: outputs must outlive the job's working directory; say where they go."""
+    from tide.sweep.cluster import check_outputs_outlive_job, in_submitted_job
+
+    if in_submitted_job():
+        check_outputs_outlive_job(base["paths"]["outputs"], base["cluster"]["storage_path"],
+                                  [Path.cwd(), PROJECT_ROOT])
+        print(f"Ray job: results go to {sweep_dir} (Tune state: {base['cluster']['storage_path']})", flush=True)
 
 
 def run(args: argparse.Namespace):
-    """The sweep end to end; returns the results table (None for a dry run)."""
+    """The sweep end to end; returns the results table (None for a dry run), or the exit code of the job
+    it submitted itself as."""
+    from tide.sweep.cluster import in_submitted_job, parse_address
     from tide.sweep.plan import format_plan
     from tide.sweep.tracking import log_results
 
     shape = {"GPU": args.gpus, "CPU": args.cpus or 8 * args.gpus} if args.gpus else None
-    spec, plan, base, configs = prepare(args.spec, args.overrides, shape)
+    spec, base, configs = compose(args.spec, args.overrides)
+    address = base["cluster"]["address"]
+    if not shape and parse_address(address).kind == "dashboard" and not in_submitted_job():
+        return submit_as_job(args, address)
+    sweep_dir = Path(base["paths"]["outputs"]) / "sweeps" / spec.name
+    if not args.dry_run:  # a dry run writes nothing
+        check_job_outputs(base, sweep_dir)
+    plan = prepare(spec, base, configs, shape)
     print(format_plan(plan), flush=True)
     if args.dry_run:
         measured = args.throughput or Path(base["paths"]["outputs"]) / "bench" / "throughput.json"
@@ -87,7 +134,6 @@ def run(args: argparse.Namespace):
         from tide.sweep.wandb_agents import require_api_key
 
         require_api_key()
-    sweep_dir = Path(base["paths"]["outputs"]) / "sweeps" / spec.name
     sweep_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(args.spec, sweep_dir / "spec.yaml")
     if online:
@@ -127,16 +173,18 @@ def format_results(frame, spec, sweep_dir: Path, wandb_dir: str | None) -> str:
 
 
 def main(argv=None) -> int:
+    from tide.sweep.cluster import ClusterError
     from tide.sweep.plan import PlanDoesNotFit
-    from tide.sweep.spec import SweepSpecError
     from tide.sweep.wandb_agents import OnlineSweepError
 
     args = parse_args(argv)
     try:
         frame = run(args)
-    except (SweepSpecError, PlanDoesNotFit, OnlineSweepError) as error:
+    except (SweepSpecError, PlanDoesNotFit, OnlineSweepError, ClusterError) as error:
         print(f"launch.sweep: {error}", file=sys.stderr)
         return 2
+    if isinstance(frame, int):  # submitted as a Ray job: the job's outcome
+        return frame
     if frame is not None and len(frame) and not frame["status"].isin(["completed", "early_stopped"]).all():
         return 1
     return 0

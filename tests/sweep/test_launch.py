@@ -70,15 +70,6 @@ def ray_tmp():
     shutil.rmtree(path, ignore_errors=True)
 
 
-def sweep_process(outputs: Path, ray_tmp: Path, seconds_per_trial: str) -> subprocess.Popen:
-    env = {**os.environ, **SECRETS, "TIDE_OUTPUTS": str(outputs), "FAKE_TRIAL_SECONDS": seconds_per_trial,
-           "RAY_TMPDIR": str(ray_tmp)}
-    env.pop("RAY_AUTH_MODE", None)
-    return subprocess.Popen([sys.executable, "-m", "launch.sweep", SMOKE, "--trial-fn", "tests.sweep.fakes:scored_trial"],
-                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-
-
 def saved_files(*roots: Path) -> list[Path]:
     return [p for root in roots for p in root.rglob("*") if p.is_file() and not p.is_socket()]
 
@@ -103,32 +94,92 @@ def test_sweep_writes_its_table_and_w_and_b_run_and_saves_no_secret(outputs, ray
     assert_no_secret(saved_files(outputs), printed.out, printed.err)
 
 
-@pytest.mark.slow
-def test_interrupted_sweep_resumes_without_repeating_trials_and_saves_no_secret(tmp_path, ray_tmp):
-    """Real processes: Ctrl-C after two trials, then a rerun (each run starts its own Ray)."""
-    outputs = tmp_path / "outputs"
-    results = outputs / "sweeps" / "smoke" / "results.csv"
-    first = sweep_process(outputs, ray_tmp, seconds_per_trial="3")
-    deadline = time.monotonic() + 300
-    while not (results.is_file() and len(pd.read_csv(results)) >= 2):
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
-        time.sleep(0.5)
-    first.send_signal(signal.SIGINT)  # what Ctrl-C does
-    first_log, _ = first.communicate(timeout=120)
-    finished = pd.read_csv(results)
-    done = finished[finished["status"] == "completed"]
-    assert 2 <= len(done) < 4, first_log
+# Four trials, one at a time on 2 cores (0.5 CPU driver + 2 x 0.5 CPU workers), in grid order.
+RESUME_SPEC = """name: resume
+method: grid
+metric: {name: eval/cosine/mean, goal: maximize}
+parameters:
+  cluster.cpus_per_worker: {value: 0.5}
+  train.lora.r: {values: [2, 4, 8, 16]}
+"""
 
-    second = sweep_process(outputs, ray_tmp, seconds_per_trial="0")
+
+def resume_sweep(spec: Path, outputs: Path, ray_tmp: Path, seconds_per_trial: str) -> subprocess.Popen:
+    """`python -m launch.sweep` as a user runs it; scored_trial writes a ran-* marker, then sleeps."""
+    env = {**os.environ, **SECRETS, "TIDE_OUTPUTS": str(outputs), "FAKE_TRIAL_SECONDS": seconds_per_trial,
+           "RAY_TMPDIR": str(ray_tmp)}
+    for name in ("RAY_AUTH_MODE", "RAY_ADDRESS"):
+        env.pop(name, None)
+    return subprocess.Popen([sys.executable, "-m", "launch.sweep", str(spec), "--trial-fn", "tests.sweep.fakes:scored_trial"],
+                            cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+
+
+def snapshot(run_dir: Path) -> dict:
+    """Every file of a run directory: modification time and content."""
+    return {str(p.relative_to(run_dir)): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(run_dir.rglob("*"))
+            if p.is_file()}
+
+
+def ran(run_dir: Path) -> int:
+    return len(list(run_dir.glob("ran-*")))
+
+
+def stop_leftovers(family: list) -> None:
+    """The driver's Ray processes (its local cluster and workers) that outlived it, by process id."""
+    import psutil
+
+    for member in family:
+        try:
+            member.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(family, timeout=20)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["sigint", "sigkill"])
+def test_sweep_interrupted_during_its_second_trial_resumes_where_it_stopped(tmp_path, ray_tmp, stop):
+    """Real processes: the driver is interrupted while the second of four trials runs, then rerun."""
+    import psutil
+
+    spec, outputs = tmp_path / "resume.yaml", tmp_path / "outputs"
+    spec.write_text(RESUME_SPEC)
+    sweep_dir = outputs / "sweeps" / "resume"
+    first = resume_sweep(spec, outputs, ray_tmp, seconds_per_trial="4")
+    deadline = time.monotonic() + 180
+    try:
+        # The second trial is running: its marker exists; the first trial's row is in the table.
+        while len(list(sweep_dir.glob("trials/*/ran-*"))) < 2 or not (sweep_dir / "results.csv").is_file():
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()[0]
+            time.sleep(0.2)
+        family = psutil.Process(first.pid).children(recursive=True)
+        first.send_signal(stop)
+        first_log, _ = first.communicate(timeout=120)
+    finally:
+        first.kill()
+        stop_leftovers(family if "family" in locals() else [])
+    before = pd.read_csv(sweep_dir / "results.csv")
+    done = before[before["status"] == "completed"]
+    assert len(done) == 1, first_log
+    [finished_dir] = [Path(d) for d in done["run_dir"]]
+    untouched = snapshot(finished_dir)
+    [interrupted_dir] = [d for d in (sweep_dir / "trials").iterdir() if d != finished_dir]
+    assert ran(interrupted_dir) == 1
+
+    second = resume_sweep(spec, outputs, ray_tmp, seconds_per_trial="0")
     second_log, _ = second.communicate(timeout=300)
     assert second.returncode == 0, second_log
-    assert f"resuming: {len(done)} finished trial(s)" in second_log
-    table = pd.read_csv(results)
-    assert len(table) == 2 and set(table["status"]) == {"completed"}
-    runs = {trial: len(list(Path(run_dir).glob("ran-*"))) for trial, run_dir in zip(table["trial"], table["run_dir"])}
-    assert all(runs[trial] == 1 for trial in done["trial"]), runs  # finished trials ran once
+    assert "resuming: 1 finished trial(s)" in second_log
+    table = pd.read_csv(sweep_dir / "results.csv")
+    assert sorted(table["train.lora.r"]) == [2, 4, 8, 16] and table["trial"].is_unique  # one row per trial
+    assert set(table["status"]) == {"completed"}, table
+    pd.testing.assert_frame_equal(table[table["trial"].isin(done["trial"])].reset_index(drop=True),
+                                  done.reset_index(drop=True))  # the finished trial's row, unchanged
+    assert snapshot(finished_dir) == untouched  # not rerun: nothing in its run directory changed
+    assert ran(interrupted_dir) == 2  # the interrupted trial ran again
+    assert all(ran(Path(d)) == 1 for d in table["run_dir"] if Path(d) not in (finished_dir, interrupted_dir))
 
     # The secrets reached the trials' environment, yet no saved file or log holds their values.
-    marker = next(Path(table["run_dir"][0]).glob("ran-*")).read_text()
+    marker = next(finished_dir.glob("ran-*")).read_text()
     assert all(name in marker for name in SECRETS)
     assert_no_secret(saved_files(outputs, ray_tmp), first_log, second_log)
