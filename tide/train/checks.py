@@ -111,8 +111,13 @@ def check_cluster(cluster: dict, resources: dict, alive_nodes: int) -> None:
                  f"cluster.num_workers={workers} x cluster.{kind.lower()}s_per_worker={per_worker:g} needs "
                  f"{workers * per_worker:g} {kind}s but the Ray cluster has {have:g}; lower cluster.num_workers "
                  f"or cluster.{kind.lower()}s_per_worker")
-    storage = str(cluster["storage_path"])
+    check_shared_storage("cluster.storage_path", cluster["storage_path"], alive_nodes)
+
+
+def check_shared_storage(option: str, storage, alive_nodes: int) -> None:
+    """On more than one node, a path must already exist here (a mounted shared volume) or be a URI."""
+    storage = str(storage)
     if alive_nodes > 1 and "://" not in storage:
         _require(Path(storage).is_dir(),
-                 f"cluster.storage_path={storage}: a {alive_nodes}-node cluster needs storage every node can reach, "
+                 f"{option}={storage}: a {alive_nodes}-node cluster needs storage every node can reach, "
                  "but this path does not exist here; mount shared storage (NFS) there first, or use an s3:// or gs:// URI")
