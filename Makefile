@@ -8,28 +8,33 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# CPU install: torch from the local CPU build. On a GPU cluster: make install TORCH_CONSTRAINT=
-TORCH_CONSTRAINT ?= requirements/torch-cpu.txt
-STAMP := $(VENV)/.installed
+# CPU install: torch from the local CPU build. On a GPU cluster: make install GPU=1 (adds vllm and
+# bitsandbytes under requirements/gpu.txt; torch from PyPI, since vllm pins it) or TORCH_CONSTRAINT= alone.
+comma := ,
+GPU ?=
+gpu_install := $(filter 1 true yes,$(GPU))
+TORCH_CONSTRAINT ?= $(if $(gpu_install),,requirements/torch-cpu.txt)
+CONSTRAINTS := $(if $(gpu_install),requirements/gpu.txt,requirements/stack.txt)
+EXTRAS := $(if $(gpu_install),dev$(comma)gpu,dev)
+STAMP := $(VENV)/.installed$(if $(gpu_install),-gpu)
 ARGS ?=
 # The demo's training preset (conf/train/demo.yaml: full fine-tuning of the tiny model, ~200 steps)
 DEMO_TRAIN ?= train=demo
 PYTEST_ARGS ?=
 
-comma := ,
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report
+.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check test-gpu
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 install: $(STAMP) ## Create .venv and install the suite (torch first, then the pinned stack); idempotent
 
-$(STAMP): pyproject.toml requirements/stack.txt $(TORCH_CONSTRAINT)
+$(STAMP): pyproject.toml requirements/stack.txt $(CONSTRAINTS) $(TORCH_CONSTRAINT)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(if $(TORCH_CONSTRAINT),$(PY) -m pip install --quiet -r $(TORCH_CONSTRAINT))
-	$(PY) -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -c requirements/stack.txt -e '.[dev]'
+	$(PY) -m pip install --quiet $(if $(TORCH_CONSTRAINT),-c $(TORCH_CONSTRAINT)) -c $(CONSTRAINTS) -e '.[$(EXTRAS)]'
 	bash launch/setup_wordnet.sh $(VENV)
 	@touch $(STAMP)
 
@@ -62,6 +67,13 @@ BENCH_ARGS ?=
 bench: install ## Benchmarks: one table of measured ratios vs targets + outputs/bench/bench.json (docs/benchmarks.md); BENCH_ARGS="--repeats 5"
 	$(PY) -m launch.data $(ARGS) > /dev/null
 	$(PY) -m launch.bench $(BENCH_ARGS) $(ARGS)
+
+GPU_CHECK_ARGS ?=
+gpu-check: install ## GPU acceptance, <= 8 min on one H100/H200: LoRA MFU, HF Trainer ratio, QLoRA, ZeRO-2/NCCL, vLLM vs HF; outputs/bench/gpu.json
+	$(PY) -m launch.gpu_check $(GPU_CHECK_ARGS) $(ARGS)
+
+test-gpu: install ## Run the GPU tests (-m gpu; each needs CUDA, the vLLM ones vllm too: make install GPU=1)
+	$(PY) -m pytest -m gpu $(PYTEST_ARGS)
 
 evaluate: install ## Score a run's generations (metrics, empathy factors, safety, statistics): ARGS= for overrides
 	$(PY) -m launch.evaluate $(ARGS)

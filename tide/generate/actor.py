@@ -19,10 +19,8 @@ def build_engine(backend: str, **kwargs):
         from tide.generate.hf_engine import HFEngine
 
         return HFEngine(**kwargs)
-    if backend == "vllm":
-        from tide.generate.vllm_engine import VLLMEngine
-
-        return VLLMEngine(**kwargs)
+    if backend == "vllm":  # no actor of ours: ray.data.llm runs vLLM (tide.generate.pipeline.stream_generations)
+        raise ValueError("generate.backend=vllm runs through ray.data.llm's processor, not GenerationActor")
     raise ValueError(f"generate.backend: unknown backend {backend!r}; choose hf or vllm")
 
 

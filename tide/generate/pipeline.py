@@ -3,6 +3,9 @@
     prompts (driver) -> from_items, longest first -> map_batches(GenerationActor, pool of actors)
                      -> iter_batches on the driver -> Parquet shards (temp name + rename)
 
+generate=vllm swaps the actor pool for ray.data.llm's vLLM processor (tide/generate/vllm_engine.py); the
+shard writer, resume and one-row-per-dialogue checks below are the same for both backends.
+
 Every input is checked before the first actor starts. Conditions run one after the other, each with its
 own actor pool (zero_shot holds the base model; finetuned the base model plus the adapter, or a merged
 model). A rerun skips the dialogues whose rows are already on disk.
@@ -72,10 +75,9 @@ def plan_condition(config: dict, condition: str, data_fingerprint: str) -> dict:
     elif condition == "finetuned":
         adapter_dir = str(resolve_path(gen_cfg["adapter_dir"]))
         check_adapter(adapter_dir, model_cfg, run_dir)
+    # The HF engine's arguments; the vLLM backend reads its engine options from generate.vllm as well.
     engine_kwargs = {"model_cfg": model_cfg, "sampling": gen_cfg["sampling"], "adapter_dir": adapter_dir,
                      "merged_dir": merged_dir, "precision": gen_cfg["precision"]}
-    if gen_cfg["backend"] == "vllm":
-        engine_kwargs["gpu_memory_utilization"] = gen_cfg["gpu_memory_utilization"]
     finetuned_weights = adapter_dir or merged_dir
     spec = {"condition": condition, "backend": gen_cfg["backend"], "precision": gen_cfg["precision"],
             "model": model_cfg["name"], "model_source": model_cfg.get("path") or model_cfg.get("hf_id"),
@@ -139,8 +141,16 @@ def generation_telemetry(plan: dict, gen_cfg: dict, tokens: int, seconds: float)
 
 def stream_generations(prompts: list[dict], plan: dict, gen_cfg: dict, concurrency: int | None = None
                        ) -> Iterator[pd.DataFrame]:
-    """Generation rows in shards of generate.shard_rows, as the actor pool produces them."""
+    """Generation rows in shards of generate.shard_rows, as the actor pool produces them.
+
+    generate=vllm: Ray Data's own LLM library (ray.data.llm) runs the engines (tide/generate/vllm_engine.py).
+    """
     if not prompts:
+        return
+    if plan["backend"] == "vllm":
+        from tide.generate.vllm_engine import stream_vllm_generations
+
+        yield from stream_vllm_generations(prompts, plan, gen_cfg, concurrency)
         return
     import ray
 
