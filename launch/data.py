@@ -10,51 +10,16 @@ artifact as summary.json.
 
 from __future__ import annotations
 
-import logging
-from pathlib import Path
-
 import hydra
 
 from launch.common import CONFIG_PATH, setup_run
 
-log = logging.getLogger(__name__)
-
 
 def run(config: dict) -> dict:
-    """The stage itself, on a plain dict; returns the summary it prints."""
-    from tide.data.artifact import load_split, write_json_atomic
-    from tide.data.lengths import token_length_percentiles
-    from tide.data.prepare import prepare_dataset, split_summary
+    """The stage's work on a plain dict (tide/stages/data.py); returns the summary it prints."""
+    from tide.stages.data import prepare_data
 
-    data_cfg, model_cfg = config["data"], config["model"]
-    manifest = prepare_dataset(data_cfg)
-    artifact_dir = Path(data_cfg["artifact_dir"])
-    summary = {"manifest": manifest, "artifact_dir": str(artifact_dir), **split_summary(artifact_dir)}
-
-    train = load_split(artifact_dir, "train")
-    if model_cfg.get("tokenizer"):  # a model built here (tiny), its tokenizer trained on the train split
-        from tide.models.tiny import build_tiny_model
-
-        texts = [text for row in train for text in (row["client"], row["reference"])]
-        build_tiny_model(model_cfg["path"], texts, model_cfg["architecture"], model_cfg["tokenizer"],
-                         seed=config["seed"])
-    tokenizer = _tokenizer_or_none(model_cfg)
-    if tokenizer is not None:
-        summary["tokens"] = token_length_percentiles(
-            train, tokenizer, config["prompt"]["system"], config["prompt"]["max_length"], model_cfg["stop_token"])
-        summary["model"] = {"name": model_cfg["name"], "source": model_cfg["path"] or model_cfg["hf_id"]}
-    write_json_atomic(artifact_dir / "summary.json", summary)
-    return summary
-
-
-def _tokenizer_or_none(model_cfg: dict):
-    from tide.models.loading import ModelNotAvailableError, load_tokenizer
-
-    try:
-        return load_tokenizer(model_cfg)
-    except ModelNotAvailableError as error:
-        log.warning("token lengths skipped: %s", error)
-        return None
+    return prepare_data(config)
 
 
 def format_summary(summary: dict) -> str:
@@ -63,8 +28,7 @@ def format_summary(summary: dict) -> str:
     lines = [
         f"TIDE data ({manifest['source']}): {reader['dialogues']} dialogues, {reader['personas']} personas, "
         f"fingerprint {manifest['fingerprint'][:16]}{' (reused)' if manifest.get('reused') else ''}",
-        f"  read {reader['root']} ({reader['layout']} layout); client key {reader['client_key']}, "
-        f"reply key {reader['reply_key']}; skipped {reader['skipped']}",
+        *_reader_lines(reader),
         "",
         f"  {'split':<8}{'personas':>10}{'dialogues':>11}",
     ]
@@ -93,6 +57,29 @@ def format_summary(summary: dict) -> str:
     if "model" in summary:
         lines.append(f"  model: {summary['model']['source']}")
     return "\n".join(lines)
+
+
+def _reader_lines(reader: dict) -> list[str]:
+    """What the reader found: the accounting, each file shape, the keys, the dialogues per persona."""
+    from tide.data.reader import file_shapes
+
+    lines = [f"  read {reader['root']} ({reader['layout']} layout): seen {reader['seen']} dialogues = "
+             f"{reader['kept']} kept + {reader['skipped']} skipped; {reader['problems']} problem(s)"]
+    for count, kind, shape, example in file_shapes(reader):
+        lines.append(f"    {count} {kind} file{'s' if count > 1 else ''}: {shape}  (e.g. {example})")
+    lines.append(f"  client key {reader['client_key']}, reply key {reader['reply_key']}")
+    if reader["ignored"]:
+        lines.append(f"  ignored (not TIDE files): {', '.join(reader['ignored'][:5])}"
+                     f"{' ...' if len(reader['ignored']) > 5 else ''}")
+    counts = reader["dialogues_per_persona"]
+    if counts["majority"] is not None:
+        differing = counts["differing"]
+        line = f"  dialogues per persona: {counts['majority']} for {counts['personas_at_majority']} personas"
+        if differing:
+            shown = ", ".join(f"{p} ({n})" for p, n in list(differing.items())[:10])
+            line += f"; {len(differing)} other(s): {shown}{' ...' if len(differing) > 10 else ''}"
+        lines.append(line)
+    return lines
 
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")

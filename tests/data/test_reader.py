@@ -9,6 +9,11 @@ META = {"persona_id": 1, "age": 34, "gender": "female", "education": "bachelor",
         "trauma_type": "car accident", "trauma_behaviors": ["nightmares"]}
 
 
+def meta(persona_id) -> dict:
+    """META for another persona: an id inside the file must agree with the file name's number."""
+    return {**META, "persona_id": int(persona_id)}
+
+
 def conversations(n=3, client_key="person", reply_key="chatbot"):
     return [{"conversation_id": i, "scenario": "trouble sleeping", client_key: f"I can't sleep {i}.",
              reply_key: f"It sounds exhausting {i}."} for i in range(1, n + 1)]
@@ -17,7 +22,7 @@ def conversations(n=3, client_key="person", reply_key="chatbot"):
 @pytest.mark.parametrize("layout", ["flat", "nested"])
 def test_reads_both_layouts_into_canonical_records(tmp_path, write_persona, layout):
     for key in ("1", "2", "10"):
-        write_persona(tmp_path, key, META, conversations(), layout)
+        write_persona(tmp_path, key, meta(key), conversations(), layout)
     result = read_tide(tmp_path)
     assert [r["dialogue_id"] for r in result.records][:4] == ["1-1", "1-2", "1-3", "2-1"]
     assert len(result.records) == 9 and result.issues == []
@@ -51,7 +56,7 @@ def test_reads_turn_lists_and_wrapped_containers(tmp_path, write_persona):
                                                           {"role": "chatbot", "content": "Numbness is common."}]}]}
     keyed_turns = {"7": {"conversation": [{"user": "Loud noises scare me."}, {"assistant": "That makes sense."}]}}
     write_persona(tmp_path, "1", META, role_turns)
-    write_persona(tmp_path, "2", META, keyed_turns)
+    write_persona(tmp_path, "2", meta(2), keyed_turns)
     records = read_tide(tmp_path).records
     assert [(r["dialogue_id"], r["client"], r["reference"]) for r in records] == [
         ("1-a", "I feel numb.", "Numbness is common."), ("2-7", "Loud noises scare me.", "That makes sense.")]
@@ -65,7 +70,8 @@ def test_reads_a_hub_snapshot_layout(tmp_path, write_persona):
     (tmp_path / "dataset_info.json").write_text("{}")
     write_persona(tmp_path / "data", "1_P5", META, conversations(), "nested")
     result = read_tide(tmp_path)
-    assert {r["persona_id"] for r in result.records} == {"1_P5"} and result.issues == []
+    # The leading number of the name pairs the files; the id inside the metadata (1) names the persona.
+    assert {r["persona_id"] for r in result.records} == {"1"} and result.issues == []
 
 
 BAD_CASES = {
@@ -82,7 +88,7 @@ BAD_CASES = {
                     "conversations[0].chatbot", "empty reply text"),
     "wrong_text_type": ([{"conversation_id": 1, "person": 5, "chatbot": "ok"}], "conversations.json",
                         "conversations[0].person", "expected a string, got int"),
-    "wrong_container": ("just text", "conversations.json", "<root>", "expected a list of conversations"),
+    "wrong_container": ("just text", "conversations.json", "<root>", "expected a list or mapping of conversations"),
     "duplicate_conversation": (conversations(2) + conversations(1), "conversations.json",
                                "conversations[2].conversation_id", "duplicate conversation id '1'"),
 }
@@ -99,10 +105,10 @@ def test_rejects_malformed_conversations_naming_file_and_field(tmp_path, write_p
 
 
 @pytest.mark.parametrize("metadata,field,problem", [
-    ({**META, "age": "forty"}, "age", "expected a number, got str"),
-    ({**META, "trauma_behaviors": "nightmares"}, "trauma_behaviors", "expected a list"),
-    ({**META, "gender": 1}, "gender", "expected a string"),
-    ([META], "<root>", "expected a JSON object"),
+    ({**meta(3), "age": "forty"}, "age", "expected a number, got str"),
+    ({**meta(3), "trauma_behaviors": "nightmares"}, "trauma_behaviors", "expected a list"),
+    ({**meta(3), "gender": 1}, "gender", "expected a string"),
+    ([meta(3)], "<root>", "expected a JSON object"),
 ])
 def test_rejects_wrong_metadata_types(tmp_path, write_persona, metadata, field, problem):
     write_persona(tmp_path, "3", metadata, conversations())
@@ -113,7 +119,8 @@ def test_rejects_wrong_metadata_types(tmp_path, write_persona, metadata, field, 
 def test_rejects_orphans_and_duplicate_personas(tmp_path, write_persona):
     meta_path, conv_path = write_persona(tmp_path, "1", META, conversations())
     conv_path.unlink()
-    with pytest.raises(TideFormatError, match=r"1_metadata\.json: conversations: persona '1' has metadata but no"):
+    with pytest.raises(TideFormatError, match=r"1_metadata\.json: conversations: persona '1' has metadata but no "
+                                              r"dialogues \(no conversation file or table rows\)"):
         read_tide(tmp_path)
     write_persona(tmp_path, "1", META, conversations())
     meta_path.unlink()
@@ -129,9 +136,9 @@ def test_lenient_mode_skips_and_reports_bad_records(tmp_path, write_persona):
     write_persona(tmp_path, "1", META, conversations(3))
     bad = conversations(3)
     bad[1]["chatbot"] = ""
-    write_persona(tmp_path, "2", META, bad)
-    write_persona(tmp_path, "3", META, b"{not json")
-    write_persona(tmp_path, "4", {**META, "age": "old"}, conversations(2))
+    write_persona(tmp_path, "2", meta(2), bad)
+    write_persona(tmp_path, "3", meta(3), b"{not json")
+    write_persona(tmp_path, "4", {**meta(4), "age": "old"}, conversations(2))
     result = read_tide(tmp_path, lenient=True)
     assert sorted(r["dialogue_id"] for r in result.records) == ["1-1", "1-2", "1-3", "2-1", "2-3"]
     report = result.issues_report()
@@ -139,12 +146,15 @@ def test_lenient_mode_skips_and_reports_bad_records(tmp_path, write_persona):
     assert report["by_kind"] == {"empty_text": 1, "malformed_json": 1, "wrong_type": 1}
     assert {issue["file"].split("/")[-1] for issue in report["issues"]} == {
         "2_conversations.json", "3_conversations.json", "4_metadata.json"}
-    assert result.report["skipped"] == 3
+    # Seen: 3 + 3 + 2 (persona 3's file is unreadable, so none of its dialogues was seen); persona 4's two
+    # dialogues are skipped with its metadata.
+    assert (result.report["seen"], result.report["kept"], result.report["skipped"]) == (8, 5, 3)
+    assert report["dialogues"] == {"seen": 8, "kept": 5, "skipped": 3}
     json.dumps(report)  # the report is written as JSON by the data stage
 
 
 def test_missing_or_empty_directory(tmp_path):
     with pytest.raises(FileNotFoundError, match="TIDE directory not found"):
         read_tide(tmp_path / "nope")
-    with pytest.raises(TideFormatError, match="no \\*_metadata.json or conversation files"):
+    with pytest.raises(TideFormatError, match="no \\*_metadata.json, conversation files or tables"):
         read_tide(tmp_path)

@@ -16,14 +16,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tide.data.records import content_of
+
 MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
 
 
 def fingerprint(records: list[dict]) -> str:
+    """The content's hash: the same dialogues read from JSON, CSV or Parquet hash alike (source_file is left out)."""
     digest = hashlib.sha256(f"tide-records-v{SCHEMA_VERSION}".encode())
     for record in sorted(records, key=lambda r: r["dialogue_id"]):
-        digest.update(json.dumps(record, sort_keys=True, ensure_ascii=False).encode())
+        digest.update(json.dumps(content_of(record), sort_keys=True, ensure_ascii=False).encode())
     return digest.hexdigest()
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from tide.data.artifact import read_manifest, save_artifact
-from tide.data.reader import read_tide
+from tide.data.reader import read_tide, source_files
 from tide.data.records import extra_of, persona_of
 from tide.data.split import assign_splits
 from tide.data.text_stats import corpus_variety
@@ -92,7 +92,7 @@ def _synthetic_source(data_cfg: dict) -> Path:
 def _source_signature(source_dir: Path) -> str:
     """Names, sizes and modification times of the source files: cheap, and changes when they do."""
     digest = hashlib.sha256()
-    for path in sorted(source_dir.rglob("*.json")):
+    for path in source_files(source_dir):  # JSON and table exports, as the reader finds them
         stat = path.stat()
         digest.update(f"{path.relative_to(source_dir)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()

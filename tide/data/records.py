@@ -34,6 +34,15 @@ def make_record(*, persona_id: str, conversation_id: str, scenario, client: str,
     return record
 
 
+# Where a record came from, not what it says: left out of content comparisons and fingerprints.
+PROVENANCE_COLUMNS = ("source_file",)
+
+
+def content_of(record: dict) -> dict:
+    """The record without its provenance: equal for the same dialogue read from any file shape."""
+    return {key: value for key, value in record.items() if key not in PROVENANCE_COLUMNS}
+
+
 def persona_of(record: dict) -> dict:
     return json.loads(record["persona"])
 
