@@ -105,6 +105,7 @@ class _Reading:
         self.personas: dict[str, _Persona] = {}
         self.files: dict[str, dict] = {}
         self._rel: dict[Path, str] = {}
+        self.unusable: set[str] = set()  # personas whose metadata file could not be read
 
     def discover(self):
         metadata, conversations, tables, ignored = {}, {}, [], []
@@ -149,6 +150,7 @@ class _Reading:
         if conv_path:
             self.files[self.rel(conv_path)]["seen"] += len(entries)
         if meta_path and metadata is None:
+            self.unusable.add(key)  # its problem is reported; table rows of this persona are skipped too
             if conv_path and entries:
                 self.files[self.rel(conv_path)]["skipped"] += len(entries)
             return
@@ -238,6 +240,9 @@ class _Reading:
             self.problems.report(path, bad.where, bad.problem, bad.kind)
             return
         entry = self.file(path, "table", _table_shape(table))
+        if not table.rows:
+            self.problems.report(path, "<rows>", "no dialogues (no rows below the header)", "empty_container")
+            return
         id_column = find_key(dict.fromkeys(table.columns), PERSONA_ID_KEYS)
         named = leading_number(path.stem)
         if id_column is None and named is None:
@@ -246,8 +251,6 @@ class _Reading:
                       f"{', '.join(PERSONA_ID_KEYS)}) and the file name has no leading number", "missing_column",
                       len(table.rows))
             return
-        if not table.rows:
-            self.problems.report(path, "<rows>", "no dialogues (no rows below the header)", "empty_container")
         persona_columns = table.persona_columns()
         for label, row in table.rows:
             self._table_row(path, label, row, persona_columns, named)
@@ -256,33 +259,42 @@ class _Reading:
         def where(key, label=label):
             return f"{label}, column {key!r}" if key else label
 
+        self.files[self.rel(path)]["seen"] += 1
         if isinstance(row, BadConversation):
-            self.files[self.rel(path)]["seen"] += 1
             self.skip(path, where(row.key), row.problem, row.kind)
             return
         persona_fields, conversation = split_row(row, persona_columns) if isinstance(row, dict) else ({}, row)
-        id_key, value = persona_id_in(persona_fields)
-        problem = None
         try:
-            persona_id = resolve_persona_id(named, path.name, [(f"{label}", value)] if id_key else [])
-        except PersonaIdConflict as conflict:
-            problem = (id_key, str(conflict), "id_mismatch")
-        if problem is None and persona_id is None:
-            problem = (find_key(persona_fields, PERSONA_ID_KEYS) or PERSONA_ID_KEYS[0], "empty persona id",
-                       "missing_text")
-        if problem is None and (bad := metadata_problem(persona_fields)):
-            problem = (bad[0], bad[1], "wrong_type")
-        if problem is None:
-            persona = self.personas.setdefault(persona_id, _Persona(persona_id, self.rel(path)))
-            conflict = merge_metadata(persona.metadata, persona.sources, persona_fields, f"{self.rel(path)} {label}")
-            if conflict:
-                problem = (conflict[0], f"persona {persona_id!r}: {conflict[1]}", "conflicting_metadata")
-        if problem is not None:
-            self.files[self.rel(path)]["seen"] += 1
-            self.skip(path, where(problem[0]), problem[1], problem[2])
+            persona_id = self._row_persona_id(path, label, persona_fields, named)
+        except BadConversation as bad:
+            self.skip(path, where(bad.key), bad.problem, bad.kind)
+            return
+        if persona_id in self.unusable and persona_id not in self.personas:
+            self.files[self.rel(path)]["skipped"] += 1  # counted; the metadata file's problem says why
+            return
+        persona = self.personas.setdefault(persona_id, _Persona(persona_id, self.rel(path)))
+        conflict = merge_metadata(persona.metadata, persona.sources, persona_fields, f"{self.rel(path)} {label}")
+        if conflict:
+            self.skip(path, where(conflict[0]), f"persona {persona_id!r}: {conflict[1]}", "conflicting_metadata")
             return
         persona.dialogue_sources += 1
-        self.dialogue(persona, path, where, None, conversation)
+        self.dialogue(persona, path, where, None, conversation, counted=True)
+
+    @staticmethod
+    def _row_persona_id(path: Path, label: str, persona_fields: dict, named: str | None) -> str:
+        """The persona id of a table row (its id column, else the file name's number); raises BadConversation."""
+        id_key, value = persona_id_in(persona_fields)
+        try:
+            persona_id = resolve_persona_id(named, path.name, [(label, value)] if id_key else [])
+        except PersonaIdConflict as conflict:
+            raise BadConversation(id_key, str(conflict), "id_mismatch") from None
+        if persona_id is None:
+            raise BadConversation(find_key(persona_fields, PERSONA_ID_KEYS) or PERSONA_ID_KEYS[0],
+                                  "empty persona id", "missing_text")
+        bad = metadata_problem(persona_fields)
+        if bad:
+            raise BadConversation(bad[0], bad[1], "wrong_type")
+        return persona_id
 
     def records(self) -> list[dict]:
         records = []

@@ -108,7 +108,8 @@ def _decode(path: Path) -> str:
 
 
 def _read_delimited(text: str, delimiter: str, kind: str) -> Table:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # strict: a quote left open (a file cut inside a quoted cell) is an error, not a shortened cell
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = [name.strip() for name in next(reader, [])]
     except csv.Error as error:
