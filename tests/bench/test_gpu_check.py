@@ -1,0 +1,88 @@
+"""`make gpu-check` on a CPU: the plan and exit 0 without CUDA; each check's status, budget and table."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tide.bench.gpu import (GPU_CHECK_BUDGET_S, Check, CheckFailed, PeakDeviceMemory, format_check_table,
+                            gpu_checks, random_adapter, run_check)
+from tide.generate.checks import check_adapter
+from tide.runtime import PROJECT_ROOT
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the no-GPU path")
+def test_without_cuda_it_prints_what_it_would_run_and_exits_0(tmp_path):
+    env = {**os.environ, "TIDE_OUTPUTS": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "launch.gpu_check"], capture_output=True, text=True, env=env,
+                          cwd=PROJECT_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no GPU present" in done.stdout
+    for check in gpu_checks():
+        assert check.name in done.stdout
+    assert "missing here: vllm" in done.stdout  # this CPU box has no vllm: the plan says so
+    assert not (tmp_path / "bench" / "gpu.json").exists()
+
+
+def fixed(results: dict):
+    return lambda setup: results
+
+
+def fails(setup):
+    raise CheckFailed("QLoRA loss is nan\nsecond line")
+
+
+def sleeps(setup):
+    time.sleep(5)
+    return {}
+
+
+def test_each_check_gets_a_status_and_a_one_line_error():
+    ok = run_check(Check("a", "returns", (), 30, fixed({"tokens_per_s": 12.5})), None, seconds_left=100)
+    assert ok["status"] == "ok" and ok["results"] == {"tokens_per_s": 12.5} and ok["error"] is None
+    failed = run_check(Check("b", "raises", (), 30, fails), None, seconds_left=100)
+    assert failed["status"] == "failed" and failed["error"] == "CheckFailed: QLoRA loss is nan"
+    missing = run_check(Check("c", "needs", ("no_such_package_tide",), 30, fixed({})), None, seconds_left=100)
+    assert missing["status"] == "missing" and "no_such_package_tide" in missing["error"]
+    skipped = run_check(Check("d", "late", (), 30, fixed({})), None, seconds_left=5)
+    assert skipped["status"] == "skipped"
+    json.dumps([ok, failed, missing, skipped])  # gpu.json takes them as they are
+
+
+def test_a_check_past_its_budget_is_stopped():
+    start = time.perf_counter()
+    record = run_check(Check("slow", "sleeps", (), 30, sleeps), None, seconds_left=0.5, min_budget_s=0)
+    assert record["status"] == "timeout" and time.perf_counter() - start < 3
+
+
+def test_the_checks_fit_the_budget_and_the_table_shows_targets():
+    checks = gpu_checks()
+    assert [c.name for c in checks] == ["lora", "lora_hf_trainer", "qlora", "zero2_nccl", "vllm_vs_hf"]
+    assert sum(c.budget_s for c in checks) <= GPU_CHECK_BUDGET_S - 60  # a minute at least for the setup
+    records = [{"name": "lora", "status": "ok", "seconds": 40.0, "peak_memory_gib": 21.5, "error": None,
+                "results": {"tokens_per_s": 9000.0, "mfu": 0.31}},
+               {"name": "vllm_vs_hf", "status": "failed", "seconds": 90.0, "peak_memory_gib": None,
+                "error": "CheckFailed: greedy replies identical for 80%", "results": {}}]
+    table = format_check_table(records, "NVIDIA H200")
+    assert "NVIDIA H200" in table and "21.5" in table and "mfu=0.31" in table and "identical for 80%" in table
+    assert "target lora_mfu >= 0.4: 0.31 (MISSED)" in table and "vllm_vs_hf_generate >= 5.0: - (not measured)" in table
+
+
+def test_peak_memory_is_none_without_cuda():
+    with PeakDeviceMemory() as memory:
+        pass
+    assert (memory.peak_gib is None) == (not torch.cuda.is_available())
+
+
+def test_the_generation_adapter_fits_its_model_and_changes_it(tiny_model_dir, tmp_path):
+    from safetensors.torch import load_file
+
+    model_cfg = {"name": "tiny", "path": str(tiny_model_dir), "hf_id": None}
+    adapter = random_adapter(model_cfg, tmp_path / "adapter")
+    assert check_adapter(str(adapter), model_cfg, str(tmp_path))["r"] == 8
+    weights = load_file(adapter / "adapter_model.safetensors")
+    assert any("lora_B" in key and tensor.abs().sum() > 0 for key, tensor in weights.items())
