@@ -158,3 +158,148 @@ def test_missing_or_empty_directory(tmp_path):
         read_tide(tmp_path / "nope")
     with pytest.raises(TideFormatError, match="no \\*_metadata.json, conversation files or tables"):
         read_tide(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files written by hand the way the dataset card and a public third-party loader describe TIDE
+# ---------------------------------------------------------------------------------------------------------
+
+CARD_METADATA = """{{
+  "persona_id": {pid},
+  "age": 41,
+  "gender": "male",
+  "education": "high school",
+  "ethnicity": "White",
+  "trauma_type": "combat",
+  "trauma_behaviors": ["hypervigilance", "nightmares"]
+}}
+"""
+
+
+def _loader_shape(pid: int, n: int, wrapped: bool = True) -> str:
+    """`{"persona_id": 1, "conversations": {"conversation_1": {"person": ..., "chatbot": ...}}}`, as text."""
+    pairs = ",\n".join(f'    "conversation_{i}": {{"person": "Persona {pid} asks {i}: the fireworks set me off.", '
+                       f'"chatbot": "That sounds frightening, {i}."}}' for i in range(1, n + 1))
+    return f'{{\n  "persona_id": {pid},\n  "conversations": {{\n{pairs}\n  }}\n}}\n' if wrapped else \
+        f'{{\n{pairs}\n}}\n'
+
+
+def _write(path, text: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_reads_the_third_party_loader_shape_with_sister_dataset_names(tmp_path):
+    for pid in (1, 2, 3):
+        _write(tmp_path / "metadata" / f"{pid}_metadata.json", CARD_METADATA.format(pid=pid))
+        _write(tmp_path / "conversations" / f"{pid}_P{pid}_conversations.json", _loader_shape(pid, 20, pid != 3))
+    result = read_tide(tmp_path)
+    assert len(result.records) == 60 and result.issues == []
+    first = result.records[0]
+    assert (first["dialogue_id"], first["client"], first["reference"]) == (
+        "1-conversation_1", "Persona 1 asks 1: the fireworks set me off.", "That sounds frightening, 1.")
+    assert persona_of(first)["trauma_behaviors"] == ["hypervigilance", "nightmares"]
+    assert {r["persona_id"] for r in result.records} == {"1", "2", "3"}
+    shapes = {f["file"]: f["shape"] for f in result.report["files"]}
+    assert shapes["conversations/1_P1_conversations.json"] == "'conversations' mapping (wrapper fields: persona_id)"
+    assert shapes["conversations/3_P3_conversations.json"] == "mapping"  # the same pairs at the root
+    assert result.report["dialogues_per_persona"] == {"majority": 20, "personas_at_majority": 3, "differing": {}}
+
+
+def test_an_empty_conversation_file_is_an_error_and_counted_when_lenient(tmp_path):
+    for pid in (1, 2, 3):
+        _write(tmp_path / "metadata" / f"{pid}_metadata.json", CARD_METADATA.format(pid=pid))
+        _write(tmp_path / "conversations" / f"{pid}_conversations.json",
+               "[]\n" if pid == 2 else json.dumps(conversations(20)))
+    with pytest.raises(TideFormatError, match=r"conversations/2_conversations\.json: <root>: no conversations "
+                                              r"\(empty list\)"):
+        read_tide(tmp_path)
+    result = read_tide(tmp_path, lenient=True)
+    assert len(result.records) == 40
+    assert result.issues_report()["by_kind"] == {"empty_container": 1}
+    assert result.report["dialogues_per_persona"] == {"majority": 20, "personas_at_majority": 2,
+                                                      "differing": {"2": 0}}
+
+
+def test_a_persona_count_off_the_majority_is_reported(tmp_path, write_persona):
+    for pid, n in ((1, 20), (2, 19), (3, 20), (4, 21)):
+        write_persona(tmp_path, str(pid), meta(pid), conversations(n))
+    counts = read_tide(tmp_path).report["dialogues_per_persona"]
+    assert counts == {"majority": 20, "personas_at_majority": 2, "differing": {"2": 19, "4": 21}}
+
+
+def test_an_id_inside_a_file_wins_and_a_disagreement_names_both(tmp_path):
+    _write(tmp_path / "metadata" / "7_metadata.json", CARD_METADATA.format(pid='"7"'))
+    _write(tmp_path / "conversations" / "7_P2_conversations.json", _loader_shape(7, 2))
+    assert {r["persona_id"] for r in read_tide(tmp_path).records} == {"7"}
+
+    _write(tmp_path / "metadata" / "7_metadata.json", CARD_METADATA.format(pid=8))
+    with pytest.raises(TideFormatError, match=r"7_P2_conversations\.json: persona_id: persona id '8' in "
+                                              r"7_metadata\.json but '7' in 7_P2_conversations\.json"):
+        read_tide(tmp_path)
+    _write(tmp_path / "conversations" / "7_P2_conversations.json", _loader_shape(8, 2))
+    with pytest.raises(TideFormatError, match=r"persona id '8' in 7_metadata\.json disagrees with the file name "
+                                              r"7_metadata\.json \(persona 7\)"):
+        read_tide(tmp_path)
+
+
+def test_a_duplicate_key_in_a_mapping_is_not_dropped_silently(tmp_path):
+    _write(tmp_path / "1_metadata.json", CARD_METADATA.format(pid=1))
+    text = _loader_shape(1, 2).replace('"conversation_2"', '"conversation_1"')
+    _write(tmp_path / "1_conversations.json", text)
+    with pytest.raises(TideFormatError, match=r"1_conversations\.json: <json>: duplicate key 'conversation_1'"):
+        read_tide(tmp_path)
+
+
+def test_reads_a_pandas_exported_csv(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame({
+        "persona_id": [1, 1, 2],
+        "conversation_id": [1, 2, 1],
+        "Scenario": ["trouble sleeping", "crowded places", None],
+        "Person": ["I wake at 3 am.", "The mall was too much.", "My hands shake, \"always\"."],
+        "Chatbot": ["Nights like that are draining.", "Crowds can feel unsafe.", "That sounds scary."],
+        "age": [34, 34, None],  # a missing age: pandas writes the column as floats (34.0)
+        "gender": ["female", "female", "male"],
+        "trauma_behaviors": [["nightmares"], ["nightmares"], ["avoidance", "startle"]],
+        "risk": [None, "self_harm", None],
+    })
+    path = tmp_path / "export" / "tide.csv"
+    path.parent.mkdir()
+    frame.to_csv(path)  # pandas' defaults: the row index as an unnamed first column, lists as their repr
+    assert path.read_text().startswith(",persona_id,") and "['avoidance', 'startle']" in path.read_text()
+    result = read_tide(tmp_path)
+    assert [(r["dialogue_id"], r["scenario"], r["client"], r["age"]) for r in result.records] == [
+        ("1-1", "trouble sleeping", "I wake at 3 am.", 34.0), ("1-2", "crowded places", "The mall was too much.", 34.0),
+        ("2-1", None, 'My hands shake, "always".', None)]
+    assert persona_of(result.records[2]) == {"persona_id": 2, "gender": "male", "trauma_behaviors": ["avoidance",
+                                                                                                   "startle"]}
+    assert extra_of(result.records[1]) == {"risk": "self_harm"} and extra_of(result.records[0]) == {"risk": None}
+    (table,) = result.report["files"]
+    assert table["shape"].startswith("CSV table, 3 row(s); persona columns ['persona_id', 'age', 'gender', "
+                                     "'trauma_behaviors']; dialogue columns ['conversation_id', 'Scenario', 'Person', "
+                                     "'Chatbot', 'risk']; dropped column 1")
+    assert result.report["layout"] == "table" and result.report["client_key"] == {"Person": 3}
+
+
+def test_tables_beside_json_and_rows_that_disagree_about_a_persona(tmp_path, write_persona):
+    write_persona(tmp_path, "1", META, conversations(2))
+    _write(tmp_path / "more" / "extra.tsv", "persona_id\tage\tperson\tchatbot\n"
+                                            "2\t30\tI froze.\tFreezing is common.\n"
+                                            "2\t30\tI hid.\tHiding kept you safe.\n")
+    (tmp_path / "dataset_info.json").write_text("{}")
+    result = read_tide(tmp_path)
+    assert [r["dialogue_id"] for r in result.records] == ["1-1", "1-2", "2-1", "2-2"]
+    assert result.report["layout"] == "nested + tables" and result.report["ignored"] == ["dataset_info.json"]
+
+    _write(tmp_path / "more" / "extra.tsv", "persona_id\tage\tperson\tchatbot\n2\t30\tI froze.\tOk.\n"
+                                            "2\t31\tI hid.\tOk.\n")
+    with pytest.raises(TideFormatError, match=r"extra\.tsv: row 3, column 'age': persona '2': 31 here but 30 in "
+                                              r"more/extra\.tsv row 2"):
+        read_tide(tmp_path)
+    _write(tmp_path / "more" / "extra.tsv", "persona_id\tage\tperson\tchatbot\n1\t35\tI froze.\tOk.\n")
+    with pytest.raises(TideFormatError, match=r"row 2, column 'age': persona '1': 35 here but 34 in "
+                                              r"metadata/1_metadata\.json"):
+        read_tide(tmp_path)
