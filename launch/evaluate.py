@@ -100,13 +100,17 @@ def _format_ratings(ratings: dict) -> list[str]:
     return lines
 
 
-@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
-    config = setup_run(cfg)
+def fill_judge(config: dict) -> dict:
+    """eval.judge.model_cfg from the preset eval.judge.model names (composed here, where Hydra is)."""
     judge = config["eval"]["judge"]
     if judge["model"] is not None and judge["model_cfg"] is None:
         judge["model_cfg"] = judge_model_config(judge["model"])
-    print(format_summary(run(config)))
+    return config
+
+
+@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
+def main(cfg) -> None:
+    print(format_summary(run(fill_judge(setup_run(cfg)))))
 
 
 if __name__ == "__main__":

@@ -11,13 +11,10 @@ run.dir/generations/<condition>/*.parquet (docs/artifacts.md). A rerun generates
 
 from __future__ import annotations
 
-import logging
-
 import hydra
 
 from launch.common import CONFIG_PATH, setup_run
-
-log = logging.getLogger(__name__)
+from tide.stages.cluster import init_ray  # noqa: F401  (launch.bench_generate uses it from here)
 
 
 def run(config: dict) -> dict:
@@ -26,15 +23,6 @@ def run(config: dict) -> dict:
 
     init_ray(config["cluster"])
     return generate(config)
-
-
-def init_ray(cluster_cfg: dict) -> None:
-    import ray
-
-    if ray.is_initialized():
-        return
-    ray.init(address=cluster_cfg["address"], include_dashboard=False, log_to_driver=False)
-    ray.data.DataContext.get_current().enable_progress_bars = False  # the stage logs its own progress
 
 
 def format_summary(summary: dict) -> str:

@@ -56,7 +56,8 @@ def generation_model() -> tuple[dict, str]:
 def main(argv=None) -> int:
     import torch
 
-    from tide.bench.gpu import GpuCheckSetup, format_check_plan, format_check_table, gpu_checks, run_gpu_checks
+    from tide.bench.gpu import (GPU_CHECK_BASE_PACKAGES, GpuCheckSetup, format_check_plan, format_check_table,
+                                gpu_checks, missing_packages, run_gpu_checks)
 
     args = parse_args(argv)
     checks = [check for check in gpu_checks() if not args.only or check.name in args.only]
@@ -64,6 +65,11 @@ def main(argv=None) -> int:
         print(format_check_plan(checks, args.budget))
         print("gpu-check: no GPU present (torch.cuda.is_available() is False): nothing run, no gpu.json written")
         return 0
+    missing = missing_packages(GPU_CHECK_BASE_PACKAGES)
+    if missing:
+        print(format_check_plan(checks, args.budget))
+        print(f"gpu-check: cannot start: not installed: {', '.join(missing)} (make install GPU=1; docs/benchmarks.md, GPU)")
+        return 1
     started = time.perf_counter()
     config = compose(args.overrides)
     apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],

@@ -1,35 +1,45 @@
-"""launch.pipeline: one configuration end to end, and a rerun that skips the complete stages."""
+"""launch.pipeline: the Hydra entry point's one-line refusals, and a zero-shot run end to end."""
 
-import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from launch.pipeline import condition_means, run
-from tests.launch.test_data import config
+from tests.launch.test_data import SMALL, config
+from tests.stages.trial_run import finetuned_trial  # noqa: F401  (a session fixture)
+from tide.runtime import PROJECT_ROOT
+from tide.stages import run_pipeline
+from tide.stages.pipeline import condition_means
 
 FAST = ["pipeline.condition=zero_shot", "generate.limit=6", "generate.sampling.max_new_tokens=8",
         "generate.batch_size=6", "cluster.num_workers=1", "eval.bootstrap_samples=50"]
 
 
-def test_zero_shot_pipeline_runs_every_stage_then_resumes(tmp_path, ray_local):
-    cfg = config(tmp_path, *FAST)
-    heard = []
-    first = run(cfg, report=heard.append)
-    assert first["stages"] == {"data": "done", "generate": "6 new rows of 6", "evaluate": "done"}
-    assert [h["stage"] for h in heard] == [1, 2, 3, 4] and "cosine" in heard[-1]
-    assert 0 < first["metrics"]["cosine"] < 1
-    run_dir = tmp_path / "runs" / "tiny-zero_shot-lora-s42"
-    assert json.loads((run_dir / "pipeline.json").read_text())["metrics"] == first["metrics"]
-
-    again = run(cfg)
-    assert again["stages"]["generate"] == "0 new rows of 6"
-    assert again["stages"]["evaluate"] == "skipped (complete)" and again["metrics"] == first["metrics"]
+def test_another_setting_in_the_run_dir_is_a_one_line_refusal(finetuned_trial):
+    overrides = [*SMALL, *finetuned_trial.overrides, f"paths.outputs={finetuned_trial.outputs}", "train.lora.r=16"]
+    done = subprocess.run([sys.executable, "-m", "launch.pipeline", *overrides], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "RAY_ADDRESS": ""})
+    assert done.returncode == 2, done.stderr[-2000:]
+    [line] = [line for line in done.stderr.splitlines() if line.startswith("launch.pipeline:")]
+    assert "holds train results made with other settings (train.lora.r: 4 -> 16" in line and "pipeline.force=true" in line
+    assert "Traceback" not in done.stderr
 
 
 def test_unknown_condition_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="pipeline.condition='few_shot'"):
-        run(config(tmp_path, "pipeline.condition=few_shot"))
+        run_pipeline(config(tmp_path, "pipeline.condition=few_shot"))
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.slow
+def test_zero_shot_pipeline_runs_every_stage_but_train_then_skips_them(tmp_path, ray_local):
+    cfg = config(tmp_path, *FAST)
+    first = run_pipeline(cfg)
+    assert first["stages"] == {"data": "done", "generate": "6 new rows of 6", "evaluate": "done"}
+    assert 0 < first["metrics"]["cosine"] < 1
+    again = run_pipeline(cfg)
+    assert set(again["stages"].values()) == {"skipped (complete)"} and again["metrics"] == first["metrics"]
 
 
 def test_condition_means_pick_the_run_s_own_model_and_condition():

@@ -208,6 +208,10 @@ def bench_gpu(config: dict, presets: dict[str, dict], zero2: dict, repeats: int,
 # status: ok, failed, timeout, missing (a package it needs is not installed) or skipped (no time left).
 
 GPU_CHECK_BUDGET_S = 480
+# What every check needs (the script composes conf/, builds the data artifact and loads models); the checks'
+# own `needs` list what they add. A GPU machine with only torch preinstalled lacks some of these.
+GPU_CHECK_BASE_PACKAGES = ("hydra", "omegaconf", "transformers", "peft", "accelerate", "tokenizers", "pyarrow",
+                           "pandas")
 QLORA_STEPS = 5
 ZERO2_STEPS = 10
 PARITY_MIN = 0.90  # greedy replies identical, vLLM vs HF generate
@@ -366,20 +370,20 @@ def gpu_checks() -> list[Check]:
     weights, SmolLM2's one-time conversion, Ray); vLLM's includes its engine start (compile, CUDA graphs).
     """
     return [
-        Check("lora", "bf16 LoRA, the suite's loop (Ray Train, 1 GPU): tokens/s and MFU", (), 70, check_lora),
+        Check("lora", "bf16 LoRA, the suite's loop (Ray Train, 1 GPU): tokens/s and MFU", ("ray",), 70, check_lora),
         Check("lora_hf_trainer", "the same run in HF Trainer + PEFT: tokens/s, suite / HF", (), 50,
               check_lora_hf_trainer),
         Check("qlora", f"QLoRA, {QLORA_STEPS} steps on a 4-bit NF4 base: finite loss, adapter saved",
-              ("bitsandbytes",), 50, check_qlora),
+              ("ray", "bitsandbytes"), 50, check_qlora),
         Check("zero2_nccl", f"DeepSpeed ZeRO-2 over NCCL on every GPU present, {ZERO2_STEPS} steps",
-              ("deepspeed",), 60, check_zero2),
+              ("ray", "deepspeed"), 60, check_zero2),
         Check("vllm_vs_hf", "vLLM (ray.data.llm) + LoRA vs HF generate, same prompts: greedy parity, tokens/s",
-              ("vllm",), 150, check_vllm_vs_hf),
+              ("ray", "vllm"), 150, check_vllm_vs_hf),
     ]
 
 
-def missing_packages(check: Check) -> list[str]:
-    return [package for package in check.needs if importlib.util.find_spec(package) is None]
+def missing_packages(packages: tuple[str, ...]) -> list[str]:
+    return [package for package in packages if importlib.util.find_spec(package) is None]
 
 
 class PeakDeviceMemory:
@@ -438,7 +442,7 @@ def run_check(check: Check, setup: GpuCheckSetup, seconds_left: float, min_budge
     """
     record = {"name": check.name, "what": check.what, "status": "ok", "seconds": 0.0, "peak_memory_gib": None,
               "results": {}, "error": None}
-    missing = missing_packages(check)
+    missing = missing_packages(check.needs)
     budget = min(check.budget_s, seconds_left)
     if missing:
         return {**record, "status": "missing", "error": f"not installed: {', '.join(missing)} (make install GPU=1)"}
@@ -497,8 +501,11 @@ def format_check_table(records: list[dict], device: str) -> str:
 def format_check_plan(checks: list[Check], budget_s: float) -> str:
     """What gpu-check would run: each check, its budget, and the packages it would need but lacks here."""
     lines = [f"gpu-check would run, within {budget_s / 60:.0f} min on one H100/H200-class GPU:"]
+    base = missing_packages(GPU_CHECK_BASE_PACKAGES)
+    if base:
+        lines.append(f"  (it cannot start here: not installed: {', '.join(base)})")
     for check in checks:
-        missing = missing_packages(check)
+        missing = missing_packages(check.needs)
         lines.append(f"  {check.name:<16} {check.budget_s:>4} s  {check.what}"
                      + (f"  [missing here: {', '.join(missing)}]" if missing else ""))
     return "\n".join(lines)

@@ -6,8 +6,9 @@ iteration for early termination), and returns the final metrics as a flat dict. 
 whole pipeline in a subprocess; tests and custom studies pass their own as "module:function".
 
 The pipeline's side of the contract (launch.pipeline, run with `run.dir=<trial_dir>`):
-  - `<run.dir>/progress.jsonl`: optional, one flat JSON object of numbers per line, appended as it goes
-    (e.g. {"train/loss": 1.9, "train/step": 10}); each new line is reported;
+  - `<run.dir>/progress.jsonl`: optional, one flat JSON object of numbers per line, appended as it goes;
+    the training stage writes one per validation ({"train/step": 10, "train/val_loss": 1.9, ...},
+    tide/train/progress.py); each new line is reported, so early termination acts on them;
   - `<run.dir>/eval/summary.json` (tide/evaluate): the final metrics, see `final_metrics`
     (e.g. the fine-tuned condition's mean cosine -> "eval/cosine/mean").
 """
@@ -24,14 +25,13 @@ from pathlib import Path
 from typing import Callable
 
 from tide.runtime import PROJECT_ROOT
+from tide.track.keys import evaluation_keys, flatten
+from tide.train.progress import PROGRESS_FILE
 
 TrialFn = Callable[[list, Path, Callable[[dict], None]], dict]
 DEFAULT_TRIAL_FN = "tide.sweep.trial:pipeline_trial"
 PIPELINE_MODULE = "launch.pipeline"
-PROGRESS_FILE = "progress.jsonl"
 EVAL_SUMMARY = Path("eval") / "summary.json"
-# Which condition's means are a run's headline metrics: the one it trained for, when it did.
-HEADLINE_CONDITIONS = ("finetuned", "zero_shot")
 POLL_SECONDS = 2.0
 
 
@@ -103,35 +103,15 @@ class ProgressReader:
 
 
 def final_metrics(run_dir: Path) -> dict:
-    """A run's metrics from its evaluation summary (tide/evaluate), flat, for the sweep and its table.
+    """A run's metrics from its evaluation summary, flat, for the sweep and its table.
 
-    `eval/<metric>/mean` (and ci_low, ci_high) is the run's own condition: fine-tuned when the run
-    trained, zero-shot otherwise, so the zero-shot and fine-tuned trials of a sweep rank on one column.
-    Every condition's means (`eval/<condition>/<metric>`) and the fine-tuning gains (`eval/gain/<metric>`)
-    come along. The pipeline logs the same dict to its W&B run, so online sweeps see the same metric.
+    The keys of tide.track.keys.evaluation_keys (e.g. "eval/cosine/mean": the run's own condition);
+    the pipeline logs the same keys to its W&B run, so online sweeps see the same metric.
     """
     path = Path(run_dir) / EVAL_SUMMARY
     if not path.is_file():
         raise TrialFailed(f"the pipeline finished without {path}")
-    summary = json.loads(path.read_text())
-    by_condition = {group["condition"]: group for group in summary.get("by_model_condition", [])}
-    if not by_condition:
-        raise TrialFailed(f"{path}: no by_model_condition means (no generation was scored)")
-    own = next((by_condition[c] for c in HEADLINE_CONDITIONS if c in by_condition), next(iter(by_condition.values())))
-    metrics = {"eval/rows": summary.get("rows"), "eval/failed_generations": summary.get("failed_generations")}
-    for name in summary["metrics"]:
-        metrics.update({f"eval/{name}/{stat}": own[name][stat] for stat in ("mean", "ci_low", "ci_high")})
-        metrics.update({f"eval/{condition}/{name}": group[name]["mean"] for condition, group in by_condition.items()})
-    metrics.update({f"eval/gain/{test['metric']}": test["mean_gain"] for test in summary.get("paired_tests", [])})
-    return flatten(metrics)
-
-
-def flatten(tree: dict, prefix: str = "") -> dict:
-    """Numeric leaves of a nested dict, keys joined with '/'."""
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{prefix}{key}/"))
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            flat[f"{prefix}{key}"] = value
-    return flat
+    try:
+        return evaluation_keys(json.loads(path.read_text()))
+    except ValueError as error:
+        raise TrialFailed(f"{path}: {error}") from error

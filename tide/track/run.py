@@ -54,6 +54,11 @@ class TrackedRun:
     def dir(self) -> str | None:
         return self._run.dir if self._run is not None else None
 
+    @property
+    def run_dir(self) -> str | None:
+        """The run's own directory (offline: what `wandb sync` and `wandb leet inspect` take)."""
+        return str(Path(self._run.dir).parent) if self._run is not None else None
+
     def log(self, metrics: dict, step: int | None = None) -> None:
         if self._run is not None:
             self._run.log(metrics, step=step)
@@ -62,13 +67,26 @@ class TrackedRun:
         if self._run is not None:
             self._run.summary.update(values)
 
+    def table(self, key: str, frame) -> None:
+        """A pandas frame as a W&B Table (missing values as None, which W&B stores as null)."""
+        if self._run is not None:
+            import wandb
+
+            self._run.log({key: wandb.Table(dataframe=frame.astype(object).where(frame.notna(), None))})
+
     def finish(self) -> None:
         if self._run is not None:
             self._run.finish()
             self._run = None
 
 
-def start_run(logger_cfg: dict, config: dict, *, name: str, job_type: str, active: bool = True) -> TrackedRun:
+def start_run(logger_cfg: dict, config: dict, *, name: str, job_type: str, active: bool = True,
+              tags: list[str] | None = None, params: dict | None = None) -> TrackedRun:
+    """A run named `name` in group logger.group; its config is `config` plus `params` (e.g. a sweep's
+    parameters, `{"train.lora.r": 8}`) as top-level keys, so parallel coordinates and parameter
+    importance can use them. Under a W&B agent (WANDB_SWEEP_ID / WANDB_RUN_ID in the environment)
+    wandb.init joins the agent's run instead of making another.
+    """
     if not active or logger_cfg["name"] == "none" or logger_cfg["mode"] == "disabled":
         return TrackedRun(None)
     check_logger(logger_cfg)
@@ -81,6 +99,28 @@ def start_run(logger_cfg: dict, config: dict, *, name: str, job_type: str, activ
         Path(logger_cfg["dir"]).mkdir(parents=True, exist_ok=True)
     run = wandb.init(project=logger_cfg["project"], entity=logger_cfg["entity"], group=logger_cfg["group"],
                      name=name, job_type=job_type, dir=logger_cfg["dir"], mode=logger_cfg["mode"],
-                     config=strip_secrets(config), reinit="create_new",
+                     config=strip_secrets({**config, **(params or {})}), tags=tags, reinit="create_new",
                      settings=wandb.Settings(console="off", silent=True, disable_git=True, save_code=False))
     return TrackedRun(run)
+
+
+# Overrides that only say where a run goes or how it is tracked: not parameters of the experiment.
+BOOKKEEPING_PREFIXES = ("run.", "logger.", "paths.", "hydra.", "pipeline.force")
+
+
+def override_params(overrides: list[str], config: dict) -> dict:
+    """Command-line overrides (`train.lora.r=8`, `model=qwen2_5_0_5b`) as {key: value}, for the run's config.
+
+    The value is the resolved config's (typed) when the key names a value, else the override's text
+    (a config group choice such as `model=...`). Under a sweep these are the trial's parameters.
+    """
+    params = {}
+    for override in overrides:
+        key, _, text = override.lstrip("+~").partition("=")
+        if not key or key.startswith(BOOKKEEPING_PREFIXES):
+            continue
+        node = config
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        params[key] = text if node is None or isinstance(node, dict) else node
+    return params

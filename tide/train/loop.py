@@ -30,7 +30,7 @@ def train_loop_per_worker(config: dict):
 
     from tide.data.artifact import load_split
     from tide.models.loading import load_tokenizer
-    from tide.track import start_run
+    from tide.runtime import match_torch_threads_to_ray
 
     context = ray.train.get_context()
     rank, world_size = context.get_world_rank(), context.get_world_size()
@@ -40,6 +40,7 @@ def train_loop_per_worker(config: dict):
         raise RuntimeError("train.quantize_4bit (QLoRA) needs a CUDA GPU on every worker: bitsandbytes 4-bit is CUDA-only")
 
     # --- setup: data, model, optimizer, and the state of an interrupted run ---
+    torch_threads = match_torch_threads_to_ray()
     tokenizer = load_tokenizer(config["model"])
     prompt, artifact_dir = config["prompt"], config["data"]["artifact_dir"]
     train_set, val_set = (encode_split(load_split(artifact_dir, split), tokenizer, prompt["system"],
@@ -65,8 +66,8 @@ def train_loop_per_worker(config: dict):
     watchdog = LossWatchdog(**train_cfg["watchdog"])
     for record in state["history"]:  # a resumed watchdog has seen the same losses
         watchdog.check(record["step"], record["loss"])
-    tracker = start_run(config["logger"], config, name=config["run"]["name"], job_type="train",
-                        active=rank == 0)
+    # Rank 0's records go to the driver (tide/train/progress.py), which alone talks to W&B.
+    progress = config.get("progress_queue") if rank == 0 else None
     pad_id = tokenizer.pad_token_id
 
     def all_workers_sum(values: list[float]) -> list[float]:
@@ -94,6 +95,7 @@ def train_loop_per_worker(config: dict):
     # --- train ---
     meter = {"tokens": 0, "padding": 0, "seconds": 0.0, "steps": 0}
     started_at_step, stop_reason, window, step_tokens = state["step"], None, [], 0
+    tokens_at_start = state["tokens_seen"]
     while state["step"] < total_steps and stop_reason is None:
         epoch_batches = shard_for_training(
             plan_batches(train_set.lengths, batch_size, seed, state["epoch"], group_by_length=train_cfg["group_by_length"]),
@@ -126,8 +128,9 @@ def train_loop_per_worker(config: dict):
             if state["step"] % int(train_cfg["eval_every_steps"]) == 0 or state["step"] == total_steps:
                 record["val_loss"] = validation_loss()
             state["history"].append(record)
-            tracker.log({f"train/{key}": value for key, value in record.items() if key != "step" and value is not None}
-                        | {"train/tokens_per_s": meter["tokens"] / meter["seconds"]}, step=state["step"])
+            if progress is not None:
+                # all workers' tokens over this attempt's step time: the run's throughput
+                progress.put({**record, "tokens_per_s": (state["tokens_seen"] - tokens_at_start) / meter["seconds"]})
             if rank == 0 and (state["step"] % int(train_cfg["log_every_steps"]) == 0 or "val_loss" in record):
                 print(_format_record(record, total_steps), flush=True)
             save_due = state["step"] % int(train_cfg["save_every_steps"]) == 0 or (
@@ -145,7 +148,7 @@ def train_loop_per_worker(config: dict):
         "tokens_per_second": meter["tokens"] / meter["seconds"] if meter["seconds"] else 0.0,
         "step_time_s": meter["seconds"] / meter["steps"] if meter["steps"] else 0.0,
         "peak_memory_gb": _peak_memory_bytes(device) / 2**30,
-        "tokens": meter["tokens"], "padding": meter["padding"],
+        "tokens": meter["tokens"], "padding": meter["padding"], "torch_threads": torch_threads,
     }
     all_stats = [None] * world_size
     if world_size > 1:
@@ -157,9 +160,8 @@ def train_loop_per_worker(config: dict):
         report({"step": state["step"], "loss": last.get("loss"), "val_loss": last.get("val_loss")}, final=True)
     summary = _summary(state, all_stats, stop_reason, total_steps, per_epoch, started_at_step, world_size,
                        config, {"train": train_set.dropped_truncated, "val": val_set.dropped_truncated})
+    summary["torch_threads_per_worker"] = [stats["torch_threads"] for stats in all_stats]
     summary["telemetry"] = _telemetry(engine.module, summary["tokens_per_second_per_worker"], device, world_size)
-    tracker.summary({key: value for key, value in summary.items() if not isinstance(value, (list, dict))})
-    tracker.finish()
     return summary if rank == 0 else None
 
 

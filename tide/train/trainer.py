@@ -34,13 +34,18 @@ class TrainingStoppedError(RuntimeError):
     """The loss watchdog stopped the run (NaN or divergence)."""
 
 
-def ray_run_name(config: dict) -> str:
-    """`<run.name>-<fingerprint>`; `train.resume=false` adds a timestamp so nothing is resumed."""
+def trajectory_settings(config: dict) -> dict:
+    """Everything that shapes the training trajectory (not bookkeeping such as logging or resume)."""
     train = {key: value for key, value in config["train"].items()
              if key not in ("inject_failure_at_step", "resume", "keep_last_checkpoints", "log_every_steps", "merge")}
-    shaping = {"model": config["model"], "train": train, "deepspeed": config["deepspeed"], "seed": config["seed"],
-               "prompt": config["prompt"], "data": config["data"]["artifact_dir"],
-               "num_workers": config["cluster"]["num_workers"]}
+    return {"model": config["model"], "train": train, "deepspeed": config["deepspeed"], "seed": config["seed"],
+            "prompt": config["prompt"], "data": config["data"]["artifact_dir"],
+            "num_workers": config["cluster"]["num_workers"]}
+
+
+def ray_run_name(config: dict) -> str:
+    """`<run.name>-<fingerprint>`; `train.resume=false` adds a timestamp so nothing is resumed."""
+    shaping = trajectory_settings(config)
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:10]
     name = f"{config['run']['name']}-{digest}"
     return name if config["train"]["resume"] else f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -56,9 +61,32 @@ def connect_ray(cluster: dict):
     return ray
 
 
-def train(config: dict) -> dict:
-    """Fine-tune as configured; returns the training summary (also written to run.dir)."""
+def train(config: dict, tracker=None) -> dict:
+    """Fine-tune as configured; returns the training summary (also written to run.dir).
+
+    Curves and the summary go to `tracker` (a tide.track.TrackedRun: the pipeline's run); without one,
+    this call makes its own W&B run (standalone `make train`).
+    """
+    from tide.track import start_run
+    from tide.track.keys import training_summary_keys
+
     check_config(config)
+    own_run = tracker is None
+    if own_run:
+        tracker = start_run(config["logger"], config, name=config["run"]["name"], job_type="train",
+                            tags=[config["model"]["name"], config["train"]["method"]])
+    try:
+        summary = _train(config, tracker)
+        tracker.summary(training_summary_keys(summary))
+    finally:
+        if own_run:
+            tracker.finish()
+    return summary
+
+
+def _train(config: dict, tracker) -> dict:
+    from tide.train.progress import PROGRESS_FILE, ProgressRelay
+
     cluster, train_cfg = config["cluster"], config["train"]
     precision = resolve_precision(train_cfg["precision"], bool(cluster["use_gpu"]))
     ds_config = build_deepspeed_config(config["deepspeed"], train_cfg, int(cluster["num_workers"]), precision)
@@ -71,32 +99,35 @@ def train(config: dict) -> dict:
     from tide.train.loop import train_loop_per_worker
 
     name = ray_run_name(config)
+    run_dir = Path(config["run"]["dir"])
+    relay = ProgressRelay(tracker, run_dir / PROGRESS_FILE)
     resources = {"CPU": float(cluster["cpus_per_worker"])}
     if cluster["use_gpu"]:
         resources["GPU"] = float(cluster["gpus_per_worker"])
-    trainer = TorchTrainer(
-        train_loop_per_worker,
-        train_loop_config={**config, "precision": precision, "ds_config": ds_config},
-        scaling_config=ScalingConfig(num_workers=int(cluster["num_workers"]), use_gpu=bool(cluster["use_gpu"]),
-                                     resources_per_worker=resources),
-        run_config=RunConfig(
-            name=name, storage_path=_storage_uri(cluster["storage_path"]),
-            failure_config=FailureConfig(max_failures=int(cluster["max_failures"])),
-            checkpoint_config=CheckpointConfig(num_to_keep=int(train_cfg["keep_last_checkpoints"])),
-            logging_config=LoggingConfig(log_level="WARNING"),  # the loop prints its own progress
-            worker_runtime_env={"env_vars": {key: os.environ[key] for key in WORKER_ENV_VARS if key in os.environ}}),
-    )
-    log.info("training %s: %d workers, deepspeed stage %s, %s; checkpoints in %s/%s", config["run"]["name"],
-             cluster["num_workers"], config["deepspeed"]["stage"], precision, cluster["storage_path"], name)
     try:
+        trainer = TorchTrainer(
+            train_loop_per_worker,
+            train_loop_config={**config, "precision": precision, "ds_config": ds_config, "progress_queue": relay.queue},
+            scaling_config=ScalingConfig(num_workers=int(cluster["num_workers"]), use_gpu=bool(cluster["use_gpu"]),
+                                         resources_per_worker=resources),
+            run_config=RunConfig(
+                name=name, storage_path=_storage_uri(cluster["storage_path"]),
+                failure_config=FailureConfig(max_failures=int(cluster["max_failures"])),
+                checkpoint_config=CheckpointConfig(num_to_keep=int(train_cfg["keep_last_checkpoints"])),
+                logging_config=LoggingConfig(log_level="WARNING"),  # the loop prints its own progress
+                worker_runtime_env={"env_vars": {key: os.environ[key] for key in WORKER_ENV_VARS if key in os.environ}}),
+        )
+        log.info("training %s: %d workers, deepspeed stage %s, %s; checkpoints in %s/%s", config["run"]["name"],
+                 cluster["num_workers"], config["deepspeed"]["stage"], precision, cluster["storage_path"], name)
         result = trainer.fit()
     except ray.train.TrainingFailedError as error:
         raise RuntimeError(f"training {config['run']['name']} failed after cluster.max_failures="
                            f"{cluster['max_failures']} restarts: {error}\nRerun the same command to resume from its "
                            f"last checkpoint in {cluster['storage_path']}/{name}") from error
+    finally:
+        relay.close()
     summary = {**result.return_value, "ray_run": name, "checkpoint": result.checkpoint.path if result.checkpoint else None}
 
-    run_dir = Path(config["run"]["dir"])
     if summary["status"] == "completed":
         summary.update(_write_outputs(result.checkpoint, config, run_dir))
     from tide.data.artifact import write_json_atomic
