@@ -152,10 +152,11 @@ def _score_with_ray(inputs: pd.DataFrame, eval_cfg: dict) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def evaluate(config: dict, judge_model=None) -> dict:
+def evaluate(config: dict, judge_model=None, tracker=None) -> dict:
     """Score a run's generations; write eval/metrics.parquet and eval/summary.json; return the summary.
 
     judge_model: a tide.evaluate.judge.JudgeModel; None builds one from eval.judge.model_cfg when that is set.
+    tracker: the pipeline's tide.track.TrackedRun to log into; None makes this call's own W&B run.
     """
     from tide.evaluate.reference import WORDNET_MISSING, check_metrics
 
@@ -201,7 +202,7 @@ def evaluate(config: dict, judge_model=None) -> dict:
     from tide.data.artifact import write_json_atomic
 
     write_json_atomic(out_dir / "summary.json", json_safe(summary))
-    log_evaluation(config, summary, scored)
+    log_evaluation(config, summary, scored, tracker)
     return json_safe(summary)
 
 
@@ -315,27 +316,21 @@ def sample_table(scored: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return scored.sample(n=min(n, len(scored)), random_state=seed)[columns].sort_values(["dialogue_id", "condition"])
 
 
-def flat_summary(summary: dict) -> dict:
-    """eval/<model>/<condition>/<metric> means and a few counters, for the W&B run summary."""
-    flat = {"eval/rows": summary["rows"], "eval/failed_generations": summary["failed_generations"]}
-    for group in summary["by_model_condition"]:
-        for metric in summary["metrics"]:
-            flat[f"eval/{group['model']}/{group['condition']}/{metric}"] = group[metric]["mean"]
-    for test in summary["paired_tests"]:
-        flat[f"eval/{test['model']}/gain/{test['metric']}"] = test["mean_gain"]
-    return flat
-
-
-def log_evaluation(config: dict, summary: dict, scored: pd.DataFrame) -> None:
-    """One W&B run (this process only): the summary, and a table of sample replies with their scores."""
+def log_evaluation(config: dict, summary: dict, scored: pd.DataFrame, tracker=None) -> None:
+    """Into `tracker` (the pipeline's run), or a W&B run of its own (standalone `make evaluate`): the
+    model-independent summary keys (tide/track/keys.py) and a table of sample dialogues with their scores."""
     from tide.track import start_run
+    from tide.track.keys import evaluation_keys
 
-    run = start_run(config["logger"], config, name=f"{config['run']['name']}-eval", job_type="evaluate")
+    run = tracker
+    if run is None:
+        run = start_run(config["logger"], config, name=config["run"]["name"], job_type="evaluate",
+                        tags=[config["model"]["name"]])
     if not run.active:
         return
-    import wandb
-
     samples = sample_table(scored, config["eval"]["sample_table_rows"], config["eval"]["seed"])
-    run.log({"eval/samples": wandb.Table(dataframe=samples.astype(object).where(samples.notna(), None))})
-    run.summary({**flat_summary(summary), "eval/summary_json": json.dumps(json_safe(summary))[:100_000]})
-    run.finish()
+    run.table("eval/samples", samples)
+    run.log(evaluation_keys(summary))
+    run.summary({"eval/summary_json": json.dumps(json_safe(summary))[:100_000]})
+    if tracker is None:
+        run.finish()
