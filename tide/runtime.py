@@ -32,3 +32,20 @@ def resolve_path(path: str | os.PathLike) -> Path:
     """An absolute path; relative paths are taken from the project root."""
     path = Path(path).expanduser()
     return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def match_torch_threads_to_ray() -> int:
+    """Inside a Ray worker or actor: torch's intra-op threads = the CPUs Ray assigned it (at least 1).
+
+    Workers inherit the driver's OMP_NUM_THREADS (or torch's default of every core), so two workers of
+    1 CPU each on a 2-core node would otherwise run 2 x 2 threads and slow each other down. Outside
+    Ray, the thread count is left alone. Returns the thread count in effect.
+    """
+    import ray
+    import torch
+
+    if ray.is_initialized():
+        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+        if cpus:
+            torch.set_num_threads(max(1, int(cpus)))
+    return torch.get_num_threads()

@@ -27,9 +27,13 @@ def build_engine(backend: str, **kwargs):
 class GenerationActor:
     def __init__(self, backend: str, engine_kwargs: dict, row_fields: dict):
         """row_fields: the columns every output row of this condition shares (condition, model, adapter, ...)."""
+        from tide.runtime import match_torch_threads_to_ray
+
+        self.torch_threads = match_torch_threads_to_ray()  # in the plain (no Ray) loop: left as it is
         self.engine = build_engine(backend, **engine_kwargs)
         self.sampling = engine_kwargs["sampling"]
-        self.row_fields = {**row_fields, "versions": json.dumps(self.engine.versions, sort_keys=True)}
+        versions = {**self.engine.versions, "torch_threads": self.torch_threads}
+        self.row_fields = {**row_fields, "versions": json.dumps(versions, sort_keys=True)}
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         prompt_ids = [np.asarray(ids).tolist() for ids in batch["prompt_ids"]]
