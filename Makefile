@@ -14,7 +14,7 @@ comma := ,
 GPU ?=
 gpu_install := $(filter 1 true yes,$(GPU))
 TORCH_CONSTRAINT ?= $(if $(gpu_install),,requirements/torch-cpu.txt)
-CONSTRAINTS := $(if $(gpu_install),requirements/gpu.txt,requirements/stack.txt)
+CONSTRAINTS := $(if $(gpu_install),$(VENV)/gpu-constraints.txt,requirements/stack.txt)
 EXTRAS := $(if $(gpu_install),dev$(comma)gpu,dev)
 STAMP := $(VENV)/.installed$(if $(gpu_install),-gpu)
 ARGS ?=
@@ -29,6 +29,13 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 install: $(STAMP) ## Create .venv and install the suite (torch first, then the pinned stack); idempotent
+
+# GPU=1's constraint set: stack.txt's pins except the packages requirements/gpu.txt pins, then gpu.txt.
+$(VENV)/gpu-constraints.txt: requirements/stack.txt requirements/gpu.txt
+	@mkdir -p $(@D)
+	awk -F'==' 'NR == FNR { if (/^[A-Za-z0-9][^#]*==/) replaced[$$1]; next } /^[A-Za-z0-9][^#]*==/ && !($$1 in replaced)' \
+		requirements/gpu.txt requirements/stack.txt > $@
+	grep -E '^[A-Za-z0-9][^#]*==' requirements/gpu.txt >> $@
 
 $(STAMP): pyproject.toml requirements/stack.txt $(CONSTRAINTS) $(TORCH_CONSTRAINT)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
