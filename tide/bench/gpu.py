@@ -126,14 +126,14 @@ def hf_trainer_tokens_per_second(config: dict, steps: int) -> float:
 
 
 def generation_run(config: dict, model_cfg: dict, backend: str, rows: int, condition: str = "zero_shot",
-                   batch_size: int | None = None) -> tuple[dict, float]:
+                   batch_size: int | None = None, gpu_memory_utilization: float = 0.85) -> tuple[dict, float]:
     """The generation stage with `backend` and one actor on one GPU: ({dialogue_id: reply}, prompt + generated tokens/s)."""
     from tide.generate.pipeline import load_prompts, plan_condition, stream_generations
 
     run = copy.deepcopy(config)
     run["model"] = model_cfg
     run["generate"].update(backend=backend, precision="auto", cpus_per_actor=2, gpus_per_actor=1,
-                           gpu_memory_utilization=0.85 if backend == "vllm" else None)
+                           gpu_memory_utilization=gpu_memory_utilization if backend == "vllm" else None)
     if batch_size:
         run["generate"]["batch_size"] = batch_size
     prompts, fingerprint = load_prompts(run)
@@ -349,9 +349,11 @@ def check_vllm_vs_hf(setup: GpuCheckSetup) -> dict:
                            merged_dir=None, limit=None)
     run["generate"]["sampling"].update(do_sample=False, max_new_tokens=setup.generation_new_tokens)
     run["run"]["dir"] = str(setup.bench_dir / "runs" / "check-generation")
-    # The same batch size for both: 64 rows fill the GPU better than HF's CPU-sized default of 16.
+    # The same batch size for both: 64 rows fill the GPU better than HF's CPU-sized default of 16. vLLM takes
+    # half the GPU: this process and the HF actor that just finished may still hold some of it.
     hf, hf_rate = generation_run(run, model_cfg, "hf", rows, "finetuned", batch_size=64)
-    vllm, vllm_rate = generation_run(run, model_cfg, "vllm", rows, "finetuned", batch_size=64)
+    vllm, vllm_rate = generation_run(run, model_cfg, "vllm", rows, "finetuned", batch_size=64,
+                                     gpu_memory_utilization=0.5)
     if len(hf) < rows or vllm.keys() != hf.keys():
         raise CheckFailed(f"{len(hf)} HF and {len(vllm)} vLLM replies for {rows} prompts")
     identical = sum(hf[key] == vllm[key] for key in hf) / len(hf)
