@@ -24,7 +24,7 @@ from pathlib import Path
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
 from tide.runtime import CONF_DIR, apply_runtime_env
 
-BENCHMARKS = ("padding", "training", "generation", "evaluation", "gpu")
+BENCHMARKS = ("padding", "training", "generation", "evaluation", "reader", "gpu")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,6 +37,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--gen-new-tokens", type=int, default=32)
     parser.add_argument("--eval-rows", type=int, default=200, help="rows the batched evaluation scores")
     parser.add_argument("--eval-naive-rows", type=int, default=20, help="rows the per-row loop scores")
+    parser.add_argument("--reader-dialogues", type=int, default=10_000, help="dialogues per shape, reader bench")
     parser.add_argument("--gpu-presets", nargs="+", default=["qwen2_5_1_5b", "qwen2_5_3b"],
                         help="conf/model presets for the GPU benchmarks (random weights, real shapes)")
     parser.add_argument("--gpu-steps", type=int, default=30)
@@ -60,6 +61,7 @@ def compose(overrides: list[str]) -> dict:
 
 def run(args: argparse.Namespace) -> list[dict]:
     from tide.bench import cpu
+    from tide.bench.reader import bench_reader
     from tide.bench.results import format_table, write_results
 
     config = compose([f"generate.sampling.max_new_tokens={args.gen_new_tokens}", *args.overrides])
@@ -76,6 +78,7 @@ def run(args: argparse.Namespace) -> list[dict]:
         "training": lambda: cpu.bench_training(config, args.repeats, args.train_steps, bench_dir),
         "generation": lambda: cpu.bench_generation_scaling(config, args.repeats, args.gen_rows),
         "evaluation": lambda: cpu.bench_evaluation(config, args.repeats, args.eval_rows, args.eval_naive_rows),
+        "reader": lambda: bench_reader(args.repeats, args.reader_dialogues),  # tide/bench/reader.py
         "gpu": lambda: gpu_results(config, args, bench_dir),
     }
     settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
