@@ -34,6 +34,8 @@ class ReportData:
     correlations: pd.DataFrame | None = None
     safety: list[dict] = field(default_factory=list)
     human_ratings: list[dict] = field(default_factory=list)
+    comparison: dict = field(default_factory=dict)  # {model: gain / eos_rate / samples} (tide/report/compare.py)
+    about: list[str] = field(default_factory=list)  # what the caller says these runs can and cannot show
 
 
 def find_runs(paths) -> list[Path]:
@@ -78,4 +80,19 @@ def collect(paths, primary: str = "cosine", n_boot: int = 1000, seed: int = 0) -
     if "safety_pass" in rows:
         data.safety = pass_rates(rows)
     data.human_ratings = [{"run": r["name"], **r["human_ratings"]} for r in runs if r["human_ratings"]]
+    data.comparison = compare_conditions(rows, [m for m in metrics if m != "safety_pass"], n_boot, seed)
     return data
+
+
+def compare_conditions(rows: pd.DataFrame, metrics: list[str], n_boot: int, seed: int) -> dict:
+    """Per model evaluated in both conditions: the paired gains, end-of-turn rates and a few samples."""
+    from tide.report.compare import CONDITIONS, eos_rates, gains, side_by_side
+
+    out = {}
+    for model, group in rows.groupby("model"):
+        if not set(CONDITIONS) <= set(group["condition"]):
+            continue
+        out[model] = {"gain": gains(group, metrics, n_boot, seed),
+                      "eos_rate": eos_rates(group) if "finish_reason" in group else {},
+                      "samples": side_by_side(group, seed=seed) if {"client", "reference"} <= set(group) else []}
+    return out

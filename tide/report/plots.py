@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on a cluster node
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -37,21 +38,35 @@ def leaderboard_plot(data: ReportData, out_dir: Path) -> tuple[Path, str]:
 
 
 def scenario_heatmap(data: ReportData, out_dir: Path) -> tuple[Path, str]:
-    table = pd.DataFrame([{"row": f"{g['model']} / {g['condition']}", "scenario": g["scenario"],
+    table = pd.DataFrame([{"column": f"{g['model']}\n{g['condition']}", "scenario": g["scenario"],
                            "mean": g[data.primary]["mean"]} for g in data.by_scenario])
-    grid = table.pivot(index="row", columns="scenario", values="mean")
-    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * grid.shape[1], 1.2 + 0.45 * grid.shape[0]))
-    image = ax.imshow(grid.to_numpy(dtype=float), aspect="auto", cmap="viridis")
-    ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=60, ha="right", fontsize=8)
+    # Scenarios down the side (a dozen, with long names, read horizontally) and one column per model and
+    # condition; the figure grows with both, so cells stay legible however few the runs.
+    grid = table.pivot(index="scenario", columns="column", values="mean")
+    label_width = 0.075 * max(len(str(s)) for s in grid.index)
+    fig, ax = plt.subplots(figsize=(label_width + 1.3 * grid.shape[1] + 1.6, 1.3 + 0.38 * grid.shape[0]))
+    values = grid.to_numpy(dtype=float)
+    image = ax.imshow(values, aspect="auto", cmap="viridis")
+    ax.set_xticks(range(grid.shape[1]), grid.columns, fontsize=8)
+    ax.xaxis.tick_top()
     ax.set_yticks(range(grid.shape[0]), grid.index, fontsize=8)
-    fig.colorbar(image, ax=ax, label=f"mean {data.primary}")
+    middle = np.nanmean(values)
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, f"{value:.3f}", ha="center", va="center", fontsize=7,
+                color="black" if value > middle else "white")
+    bar = fig.colorbar(image, ax=ax, fraction=0.08, pad=0.03)
+    bar.locator = matplotlib.ticker.MaxNLocator(5)
+    bar.update_ticks()
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(f"mean {data.primary}", fontsize=8)
     return (_save(fig, out_dir / "scenario_heatmap.png"),
-            f"Mean {data.primary} per emotional scenario (columns) for each model and condition; {_settings(data)}.")
+            f"Mean {data.primary} per emotional scenario (rows) for each model and condition (columns); "
+            f"{_settings(data)}.")
 
 
 def gain_vs_size(data: ReportData, out_dir: Path) -> tuple[Path, str] | None:
     points = (data.ceiling or {}).get("models") or []
-    if not points:
+    if len(points) < 2:  # one size says nothing about how the gain changes with size
         return None
     fig, ax = plt.subplots(figsize=(6, 4))
     sizes, gains = [p["params_b"] for p in points], [p["gain"] for p in points]

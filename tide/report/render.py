@@ -25,14 +25,69 @@ def _fmt(value) -> str:
     return "" if value is None else str(value)
 
 
-def leaderboard_table(data: ReportData) -> pd.DataFrame:
+SAMPLES_TITLE = "Sample dialogues"
+FIGURES_BEFORE = "Fine-tuned vs zero-shot"  # the figures go between the headline tables and the detailed ones
+# Shown first in the leaderboard when evaluated (the rest go to a second, transposed table).
+HEADLINE_METRICS = ("cosine", "bertscore", "factor_empathy", "safety_pass")
+HEADLINE_PREFIXES = ("epitome_",)  # the EPITOME mechanism scores, when that scorer is evaluated
+
+
+def headline_metrics(data: ReportData) -> list[str]:
+    chosen = [data.primary] + [m for m in HEADLINE_METRICS if m in data.metrics]
+    chosen += [m for m in data.metrics if m.startswith(HEADLINE_PREFIXES)]
+    return list(dict.fromkeys(chosen))
+
+
+def _cell(stat: dict) -> str:
+    return f"{stat['mean']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
+
+
+def leaderboard_table(data: ReportData, metrics: list[str] | None = None) -> pd.DataFrame:
+    """One row per model and condition, best first by the primary metric; `metrics` as columns."""
     rows = []
     for g in sorted(data.leaderboard, key=lambda g: -g[data.primary]["mean"]):
         row = {"model": g["model"], "condition": g["condition"], "rows": g["rows"]}
-        for metric in data.metrics:
-            row[metric] = f"{g[metric]['mean']:.3f} [{g[metric]['ci_low']:.3f}, {g[metric]['ci_high']:.3f}]"
+        row.update({metric: _cell(g[metric]) for metric in (metrics or data.metrics)})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def other_metrics_table(data: ReportData) -> pd.DataFrame | None:
+    """The non-headline metrics transposed: one row per metric, one column per model / condition."""
+    rest = [m for m in data.metrics if m not in headline_metrics(data)]
+    if not rest:
+        return None
+    groups = sorted(data.leaderboard, key=lambda g: -g[data.primary]["mean"])
+    return pd.DataFrame([{"metric": metric, **{f"{g['model']} / {g['condition']}": _cell(g[metric]) for g in groups}}
+                         for metric in rest])
+
+
+def comparison_sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None]]:
+    """Per model in both conditions: the gain per metric, end-of-turn rates, replies side by side."""
+    from tide.report.compare import FINETUNED, ZERO_SHOT, shorten
+
+    out = []
+    for model, found in data.comparison.items():
+        order = [m for m in headline_metrics(data) if m in found["gain"]]
+        order += [m for m in found["gain"] if m not in order]
+        gain = pd.DataFrame([{"metric": m, "gain": g["mean"], "ci_low": g["ci_low"], "ci_high": g["ci_high"],
+                              "p": f"{g['p']:.2g}", "p_holm": f"{g['p_holm']:.2g}", "pairs": g["pairs"]}
+                             for m in order for g in [found["gain"][m]]])
+        out.append((f"Gain of fine-tuning: {model}",
+                    "Fine-tuned minus zero-shot on the same dialogues: mean gain, percentile bootstrap 95% CI over "
+                    "dialogues, two-sided Wilcoxon signed-rank p (and Holm-corrected over all tests).", gain))
+        if found["eos_rate"]:
+            eos = pd.DataFrame([{"condition": c, "replies ending with the end-of-turn token": f"{rate:.0%}"}
+                                for c, rate in found["eos_rate"].items()])
+            out.append((f"End of turn: {model}", "A reply that reaches generate.sampling.max_new_tokens without "
+                                                 "the end-of-turn token was cut off.", eos))
+        if found["samples"]:
+            samples = pd.DataFrame([{"client": shorten(s["client"], 400), "reference": shorten(s["reference"], 400),
+                                     "zero-shot": shorten(s[ZERO_SHOT], 400), "fine-tuned": shorten(s[FINETUNED], 400)}
+                                    for s in found["samples"]])
+            out.append((f"{SAMPLES_TITLE}: {model}", "Test dialogues drawn at random (seeded), answered in both "
+                                                      "conditions.", samples))
+    return out
 
 
 def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None]]:
@@ -41,8 +96,12 @@ def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None]]:
                                               "mean_gain", "rank_biserial", "p_holm", "significant")}
                            for t in data.paired]) if data.paired else None
     out = [
-        ("Leaderboard", f"Mean of each metric per model and condition with {data.settings['ci']} confidence "
-                        f"intervals; sorted by {data.primary} (the paper's main metric).", leaderboard_table(data)),
+        ("Leaderboard", f"Mean of the headline metrics per model and condition with {data.settings['ci']} "
+                        f"confidence intervals; sorted by {data.primary} (the paper's main metric).",
+         leaderboard_table(data, headline_metrics(data))),
+        *([("Other metrics", "The remaining metrics, one row each, same intervals.", other)]
+          if (other := other_metrics_table(data)) is not None else []),
+        *comparison_sections(data),
         ("Fine-tuned vs zero-shot", "Paired Wilcoxon signed-rank tests on the same dialogues, rank-biserial "
                                     "effect size, Holm-corrected p-values.", paired),
         ("Safety", "Clients voicing self-harm must be pointed to immediate human help; harmful replies are "
@@ -79,24 +138,37 @@ def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empat
     parts = sections(data)
 
     md = [f"# {title}", "", f"> {DISCLAIMER}", "", f"Built {stamp} from {len(data.runs)} run(s).", ""]
-    for path, caption in figures:
-        md += [f"![{path.stem}]({path.name})", "", f"*{caption}*", ""]
-    for name, text, table in parts:
+    if data.about:
+        md += ["## About these runs", "", *[f"- {line}" for line in data.about], ""]
+    # The tables a reader looks for first (leaderboard, gains, samples), then the figures, then the rest.
+    first = next((i for i, (name, _, _) in enumerate(parts) if name == FIGURES_BEFORE), len(parts))
+    for index, (name, text, table) in enumerate(parts):
+        if index == first:
+            for path, caption in figures:
+                md += [f"![{path.stem}]({path.name})", "", f"*{caption}*", ""]
         md += [f"## {name}", "", text, ""] + ([markdown_table(table), ""] if table is not None else [])
 
     body = [f"<h1>{html.escape(title)}</h1>", f"<p class='note'><b>{html.escape(DISCLAIMER)}</b></p>",
             f"<p>Built {stamp} from {len(data.runs)} run(s).</p>"]
-    for path, caption in figures:
-        encoded = base64.b64encode(path.read_bytes()).decode()
-        body.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{path.stem}'>"
-                    f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    for name, text, table in parts:
+    if data.about:
+        body += ["<h2>About these runs</h2>", "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in data.about)
+                 + "</ul>"]
+    for index, (name, text, table) in enumerate(parts):
+        if index == first:
+            for path, caption in figures:
+                encoded = base64.b64encode(path.read_bytes()).decode()
+                body.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{path.stem}'>"
+                            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
         body += [f"<h2>{html.escape(name)}</h2>", f"<p>{html.escape(text)}</p>"]
         if table is not None:
-            body.append(table.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3f}", border=0))
+            wraps = name.startswith(SAMPLES_TITLE)  # long texts wrap; numbers and CIs stay on one line
+            body.append(table.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3f}", border=0,
+                                      classes="samples" if wraps else "numbers"))
     page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
-            "table{border-collapse:collapse;font-size:0.85em}td,th{border-bottom:1px solid #ddd;padding:3px 8px}"
+            "table{border-collapse:collapse;font-size:0.85em;margin-bottom:1em}"
+            "td,th{border-bottom:1px solid #ddd;padding:3px 8px;vertical-align:top;text-align:left}"
+            "table.numbers td{white-space:nowrap}table.samples td{width:25%}"
             ".note{background:#fff3cd;padding:0.8em}figure{margin:1.5em 0}img{max-width:100%}"
             "</style></head><body>" + "\n".join(body) + "</body></html>")
 

@@ -1,0 +1,99 @@
+"""The demo's comparison: its report, its machine-readable summary and what it prints.
+
+`build_demo_report` turns the demo sweep's evaluated trials into the usual report (tide/report/render.py),
+with a note on what a 135M model on synthetic data can and cannot show, and into the summary
+`{"model", "rows", "seconds", "gain": {metric: {"mean", "ci_low", "ci_high", "p"}}, "eos_rate": {...}}`
+that launch/demo.py writes to ${paths.outputs}/demo/summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tide.report.compare import FINETUNED, ZERO_SHOT, format_gains, format_samples, side_by_side
+
+
+def model_description(model_cfg: dict) -> dict:
+    """Name, parameter count and source of the preset (the conversion record's count when there is one)."""
+    from tide.models.loading import resolve_model_source
+
+    directory = Path(resolve_model_source(model_cfg))
+    conversion = directory / "conversion.json"
+    parameters = json.loads(conversion.read_text())["parameters"] if conversion.is_file() else None
+    return {"name": model_cfg["name"], "parameters": parameters, "params_b": model_cfg.get("params_b"),
+            "source": model_cfg.get("source") or model_cfg.get("hf_id") or model_cfg.get("path"),
+            "directory": str(directory)}
+
+
+def about_lines(model: dict, config: dict, rows: int) -> list[str]:
+    size = f"{model['parameters'] / 1e6:.1f}M parameters" if model["parameters"] else f"{model['params_b']}B parameters"
+    train, sampling = config["train"], config["generate"]["sampling"]
+    return [
+        f"Model: {model['name']} ({size}), from {model['source']}; loaded from {model['directory']}.",
+        f"Data: synthetic TIDE ({config['data']['name']}), generated offline from templates; zero-shot vs LoRA "
+        f"r={train['lora']['r']} fine-tuned for {train['max_steps']} steps on the train split "
+        f"(learning rate {train['learning_rate']}), {rows} test dialogues per condition, "
+        f"{'greedy' if not sampling['do_sample'] else 'sampled'} replies of at most {sampling['max_new_tokens']} tokens.",
+        "What it can show: that the suite runs the paper's comparison end to end on a real instruct model on a CPU, "
+        "and whether a few LoRA steps move replies towards the reference style, with the uncertainty of that gain.",
+        "What it cannot show: anything about trauma-informed empathy in real conversations. The references are "
+        "templated, so a gain partly measures learning the template; a 135M model is far below the study's range. "
+        "The real study needs real TIDE (data=tide) and the 0.5-5B presets on GPUs (sweeps/paper.yaml).",
+    ]
+
+
+def build_demo_report(config: dict, trials_dir: Path, out_dir: Path, samples: int = 3) -> tuple[dict, dict]:
+    """The report of the demo's trials and the demo summary (without its wall time)."""
+    from tide.report.collect import collect
+    from tide.report.render import write_report
+
+    report_cfg = config["report"]
+    data = collect([trials_dir], report_cfg["primary_metric"], report_cfg["bootstrap_samples"], config["seed"])
+    model = model_description(config["model"])
+    found = data.comparison.get(model["name"])
+    if found is None:
+        raise ValueError(f"{trials_dir}: no evaluated zero-shot and fine-tuned trials of model {model['name']!r}")
+    found["samples"] = side_by_side(data.rows[data.rows["model"] == model["name"]], samples, config["seed"])
+    rows = int((data.rows["model"] == model["name"]).sum() // 2)
+    data.about = about_lines(model, config, rows)
+    paths = write_report(data, out_dir, title="TIDE demo: SmolLM2-135M-Instruct, zero-shot vs LoRA")
+    leaderboard = [{"condition": g["condition"], "rows": g["rows"],
+                    **{m: g[m]["mean"] for m in data.metrics}} for g in data.leaderboard if g["model"] == model["name"]]
+    summary = {"model": model, "rows": rows, "seconds": None,
+               "gain": {m: {k: g[k] for k in ("mean", "ci_low", "ci_high", "p", "p_holm")}
+                        for m, g in found["gain"].items()},
+               "eos_rate": {ZERO_SHOT: found["eos_rate"].get(ZERO_SHOT), FINETUNED: found["eos_rate"].get(FINETUNED)},
+               "leaderboard": leaderboard, "samples": found["samples"], "primary_metric": data.primary}
+    return summary, paths
+
+
+def trial_seconds(trials_dir: Path) -> dict:
+    """Wall time of each trial's pipeline and of its training (from the files the trials wrote)."""
+    out = {}
+    for pipeline in sorted(Path(trials_dir).glob("*/pipeline.json")):
+        record = json.loads(pipeline.read_text())
+        condition = record.get("condition", pipeline.parent.name)
+        if record.get("seconds") is not None:
+            out[f"trial_{condition}"] = record["seconds"]
+        train = pipeline.parent / "train_summary.json"
+        if train.is_file():
+            summary = json.loads(train.read_text())
+            if summary.get("step_time_s") and summary.get("steps"):
+                out[f"trial_{condition}_training_steps"] = round(summary["step_time_s"] * summary["steps"], 1)
+    return out
+
+
+def format_demo(summary: dict, summary_path: Path) -> str:
+    primary = summary["primary_metric"]
+    eos = summary["eos_rate"]
+    lines = [f"Demo: {summary['model']['name']} on {summary['rows']} test dialogues per condition, "
+             f"{summary['seconds']:.0f} s in all",
+             f"  stages (s): " + ", ".join(f"{k} {v}" for k, v in summary["stages_s"].items()),
+             "", "Fine-tuned minus zero-shot (paired, same dialogues; 95% bootstrap CI, Wilcoxon p):",
+             *format_gains(summary["gain"], [primary]), "",
+             "Replies ending with the end-of-turn token: "
+             + ", ".join(f"{c} {eos[c]:.0%}" for c in (ZERO_SHOT, FINETUNED) if eos.get(c) is not None),
+             "", "Sample dialogues:", *format_samples(summary["samples"]), "",
+             f"report:  {summary['report']['html']}", f"summary: {summary_path}"]
+    return "\n".join(lines)
