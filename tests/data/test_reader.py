@@ -303,3 +303,17 @@ def test_tables_beside_json_and_rows_that_disagree_about_a_persona(tmp_path, wri
     with pytest.raises(TideFormatError, match=r"row 2, column 'age': persona '1': 35 here but 34 in "
                                               r"metadata/1_metadata\.json"):
         read_tide(tmp_path)
+
+
+def test_wrapper_fields_join_the_metadata_and_must_agree_with_it(tmp_path):
+    _write(tmp_path / "1_metadata.json", CARD_METADATA.format(pid=1))
+    _write(tmp_path / "1_conversations.json", json.dumps({"persona_id": 1, "site": "clinic A",
+                                                          "conversations": conversations(2)}))
+    assert persona_of(read_tide(tmp_path).records[0])["site"] == "clinic A"
+    _write(tmp_path / "1_conversations.json", json.dumps({"persona_id": 1, "age": 40, "conversations": conversations(2)}))
+    with pytest.raises(TideFormatError, match=r"1_conversations\.json: age: persona '1': 40 here but 41 in "
+                                              r"1_metadata\.json"):
+        read_tide(tmp_path)
+    result = read_tide(tmp_path, lenient=True)  # one problem, both dialogues counted as skipped
+    assert result.records == [] and result.issues_report()["by_kind"] == {"conflicting_metadata": 1}
+    assert (result.report["seen"], result.report["skipped"]) == (2, 2)

@@ -195,19 +195,22 @@ class _Reading:
         try:
             persona_id = resolve_persona_id(key, meta_path.name, claims)
         except PersonaIdConflict as conflict:
+            self.unusable.add(key)
             self.skip(fail_path, "persona_id", str(conflict), "id_mismatch", fail_dialogues)
             return None
         if persona_id in self.personas:
             self.skip(fail_path, "persona_id", f"duplicate persona {persona_id!r} (also in "
                       f"{self.personas[persona_id].first_file})", "duplicate_id", fail_dialogues)
             return None
-        persona = self.personas[persona_id] = _Persona(persona_id, self.rel(meta_path), metadata_file=meta_path)
+        persona = _Persona(persona_id, self.rel(meta_path), metadata_file=meta_path)
         merge_metadata(persona.metadata, persona.sources, metadata, self.rel(meta_path))
         conflict = merge_metadata(persona.metadata, persona.sources, wrapper, self.rel(conv_path)) if wrapper else None
         if conflict:
+            self.unusable.add(persona_id)
             self.skip(conv_path, conflict[0], f"persona {persona_id!r}: {conflict[1]}", "conflicting_metadata",
                       fail_dialogues)
             return None
+        self.personas[persona_id] = persona
         return persona
 
     def dialogue(self, persona: _Persona, path: Path, where, container_id, conversation, counted=False) -> None:
