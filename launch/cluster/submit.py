@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from tide.runtime import PROJECT_ROOT
-from tide.sweep.cluster import ClusterError, parse_address, probe
+from tide.sweep.cluster import ClusterError, parse_address, probe, use_token_auth
 
 EXCLUDES = [".venv", ".git", "outputs", "multirun", "wandb", "**/__pycache__", ".pytest_cache", "*.egg-info"]
 TERMINAL = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -81,22 +81,10 @@ def entrypoint(spec: str | Path, overrides: list[str], dry_run: bool = False, py
     return shlex.join(command)
 
 
-def use_token_auth() -> bool:
-    """Token auth when the environment or ~/.ray holds a token (Ray reads the value itself)."""
-    mode = os.environ.get("RAY_AUTH_MODE")
-    if mode:
-        return mode == "token"
-    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
-    if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
-        os.environ["RAY_AUTH_MODE"] = "token"  # before Ray reads its config: the client sends the token
-        return True
-    return False
-
-
 def connect_client(address: str):
     """A JobSubmissionClient for a dashboard URL, probed first; failures are one-line ClusterErrors."""
+    use_token_auth()  # before the probe imports Ray, which reads RAY_AUTH_MODE once
     probe(parse_address(address))
-    use_token_auth()
     from ray.job_submission import JobSubmissionClient
 
     try:

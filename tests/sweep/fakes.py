@@ -38,3 +38,13 @@ def curve_trial(overrides: list[str], trial_dir: Path, report) -> dict:
     for step in range(1, 9):
         report({"eval/cosine/mean": rank / 100 * (1 - 1 / (step + 1))})
     return {"eval/cosine/mean": rank / 100}
+
+
+def node_trial(overrides: list[str], trial_dir: Path, report) -> dict:
+    """Records the Ray node its trial runs on (in node-<id>), stays 3 s (so two trials overlap; a remote
+    cluster's workers do not see the driver's FAKE_TRIAL_SECONDS), then scores like scored_trial."""
+    import ray
+
+    (trial_dir / f"node-{ray.get_runtime_context().get_node_id()}").write_text(str(trial_dir))
+    time.sleep(3)
+    return scored_trial(overrides, trial_dir, report)

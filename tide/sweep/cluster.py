@@ -121,9 +121,23 @@ def _probe_gcs(target: ClusterAddress, timeout_s: float) -> str | None:
     return f"{target.endpoint} answers, but not as a Ray GCS ({code.name.lower()})"
 
 
+def use_token_auth() -> bool:
+    """Token auth when the environment or ~/.ray holds a token (Ray reads the value itself, we never do)."""
+    mode = os.environ.get("RAY_AUTH_MODE")
+    if mode:
+        return mode == "token"
+    token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+    if os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+        os.environ["RAY_AUTH_MODE"] = "token"  # before Ray reads its config: the client sends the token
+        return True
+    return False
+
+
 def connect(target: ClusterAddress) -> dict:
     """Join the cluster at a GCS / Ray Client / auto address (probed first); returns its resources."""
+    use_token_auth()  # before anything imports Ray, which reads RAY_AUTH_MODE once
     import ray
+    from ray.exceptions import AuthenticationError
 
     if target.kind == "dashboard":
         raise ClusterError(f"cluster.address={target.address} is a dashboard URL: submit a job to it instead")
@@ -131,8 +145,8 @@ def connect(target: ClusterAddress) -> dict:
     if not ray.is_initialized():
         try:
             ray.init(address=target.address, log_to_driver=False)
-        except (ConnectionError, ValueError) as error:  # e.g. `auto` with no cluster on this machine
-            raise ClusterError(f"cluster.address={target.address}: {str(error).splitlines()[0]}") from None
+        except (ConnectionError, ValueError, AuthenticationError) as error:  # e.g. `auto` with no cluster here
+            raise ClusterError(f"cluster.address={target.address}: {str(error).strip().splitlines()[0]}") from None
     return ray.cluster_resources()
 
 

@@ -5,7 +5,9 @@ to the workers) plus the Ray Train workers its config asks for (`cluster.num_wor
 `cluster.cpus_per_worker` CPUs and `cluster.gpus_per_worker` GPUs each when `cluster.use_gpu`). The
 trial's Ray reservation is only the driver; the workers reserve their own share when training starts,
 so the runner limits how many trials run at once instead: reserving the workers twice (in the trial and
-again in Ray Train) is what leaves Tune trials PENDING forever on a small cluster.
+again in Ray Train) is what leaves Tune trials PENDING forever on a small cluster. `cluster.trial_resources`
+adds custom Ray resources to the driver's reservation (e.g. {trial_slot: 1} on nodes started with
+`ray start --resources='{"trial_slot": 1}'`: one trial per node).
 """
 
 from __future__ import annotations
@@ -31,10 +33,16 @@ class TrialResources:
     workers: int
     cpus_per_worker: float
     gpus_per_worker: float
+    custom: tuple[tuple[str, float], ...] = ()   # cluster.trial_resources, reserved with the driver
 
     def describe(self) -> str:
-        return (f"{self.cpus:g} CPU, {self.gpus:g} GPU ({TRIAL_DRIVER_CPUS:g} CPU trial driver + {self.workers} "
-                f"worker(s) x {self.cpus_per_worker:g} CPU, {self.gpus_per_worker:g} GPU)")
+        custom = "".join(f", {amount:g} {name}" for name, amount in self.custom)
+        return (f"{self.cpus:g} CPU, {self.gpus:g} GPU{custom} ({TRIAL_DRIVER_CPUS:g} CPU trial driver{custom} + "
+                f"{self.workers} worker(s) x {self.cpus_per_worker:g} CPU, {self.gpus_per_worker:g} GPU)")
+
+    def driver_reservation(self) -> dict:
+        """What Ray reserves for a trial's driver (Tune's resource dict)."""
+        return {"cpu": TRIAL_DRIVER_CPUS, **dict(self.custom)}
 
 
 @dataclass(frozen=True)
@@ -55,8 +63,10 @@ def trial_resources(cluster_cfg: dict) -> TrialResources:
     workers = int(cluster_cfg["num_workers"])
     cpus_per_worker = float(cluster_cfg["cpus_per_worker"])
     gpus_per_worker = float(cluster_cfg["gpus_per_worker"]) if cluster_cfg["use_gpu"] else 0.0
+    custom = tuple(sorted((str(name), float(amount)) for name, amount in (cluster_cfg.get("trial_resources") or {}).items()))
     return TrialResources(cpus=TRIAL_DRIVER_CPUS + workers * cpus_per_worker, gpus=workers * gpus_per_worker,
-                          workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker)
+                          workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                          custom=custom)
 
 
 def largest(resources: list[TrialResources]) -> TrialResources:
@@ -72,9 +82,14 @@ def fit(resources: TrialResources, cluster: dict) -> int:
             f"a trial needs {resources.describe()} but the cluster has {cpus:g} CPU and {gpus:g} GPU: "
             f"lower cluster.num_workers / cluster.cpus_per_worker / cluster.gpus_per_worker, or use a bigger "
             f"cluster (RAY_ADDRESS)")
+    for name, amount in resources.custom:
+        if float(cluster.get(name, 0)) < amount:
+            raise PlanDoesNotFit(f"cluster.trial_resources: a trial reserves {amount:g} {name} but the cluster has "
+                                 f"{float(cluster.get(name, 0)):g}; start nodes with `ray start --resources` or drop it")
     by_cpu = math.floor(cpus / resources.cpus + 1e-9)
     by_gpu = math.floor(gpus / resources.gpus + 1e-9) if resources.gpus else by_cpu
-    return max(1, min(by_cpu, by_gpu))
+    by_custom = [math.floor(float(cluster[name]) / amount + 1e-9) for name, amount in resources.custom if amount > 0]
+    return max(1, min(by_cpu, by_gpu, *by_custom))
 
 
 def local_resources() -> dict:

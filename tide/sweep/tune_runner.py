@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tide.sweep.overrides import hydra_value, to_overrides
-from tide.sweep.plan import TRIAL_DRIVER_CPUS, Plan
+from tide.sweep.plan import Plan
 from tide.sweep.results import ResultsTable, trial_key
 from tide.sweep.space import tune_scheduler, tune_search_space, tune_searcher
 from tide.sweep.spec import SweepSpec
@@ -145,7 +145,8 @@ def run_offline(spec: SweepSpec, plan: Plan, fixed_overrides: list[str], sweep_d
         print(f"[sweep {spec.name}] resuming: {len(finished)} finished trial(s) in {sweep_dir}", flush=True)
 
     early_stopped: set[str] = set()
-    trainable = tune.with_resources(tune.with_parameters(run_trial, context=context), {"cpu": TRIAL_DRIVER_CPUS})
+    trainable = tune.with_resources(tune.with_parameters(run_trial, context=context),
+                                   plan.resources.driver_reservation())
     tuner = tune.Tuner(
         trainable,
         param_space=tune_search_space(spec),
