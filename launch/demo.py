@@ -15,7 +15,8 @@ ${paths.outputs}/demo/summary.json and the report under ${paths.outputs}/sweeps/
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import resource
 import subprocess
 import sys
 import time
@@ -43,11 +44,19 @@ def compose(overrides: list[str]) -> dict:
         return OmegaConf.to_container(hydra_compose("config", overrides=overrides), resolve=True)
 
 
-def run_entry_point(module: str, *args: str) -> float:
-    """`python -m module args` in the foreground (its output is the user's); its wall time in seconds."""
-    started = time.perf_counter()
+def run_entry_point(module: str, *args: str) -> dict:
+    """`python -m module args` in the foreground (its output is the user's): its wall time, CPU time and load.
+
+    CPU seconds (user + system of the process and every descendant it waited for: Ray's raylet and its
+    workers included) do not depend on what else runs on the machine; wall seconds do, so both are kept
+    with the load average, to size the demo for 2 idle cores from a run on a busy one.
+    """
+    before, load_before, started = resource.getrusage(resource.RUSAGE_CHILDREN), os.getloadavg()[0], time.perf_counter()
     subprocess.run([sys.executable, "-m", module, *args], cwd=PROJECT_ROOT, check=True)
-    return time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu, 1),
+            "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -64,8 +73,8 @@ def run(args: argparse.Namespace) -> dict:
     sweep_dir = Path(config["paths"]["outputs"]) / "sweeps" / load_spec(args.spec).name
     report_started = time.perf_counter()
     summary, paths = build_demo_report(config, sweep_dir / "trials", sweep_dir / "report", args.samples)
-    stages["report"] = time.perf_counter() - report_started
-    summary["stages_s"] = {**{k: round(v, 1) for k, v in stages.items()}, **trial_seconds(sweep_dir / "trials")}
+    stages["report"] = {"wall_s": round(time.perf_counter() - report_started, 1)}
+    summary["stages"] = {**stages, **trial_seconds(sweep_dir / "trials")}
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["report"] = paths
 

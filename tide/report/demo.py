@@ -69,19 +69,31 @@ def build_demo_report(config: dict, trials_dir: Path, out_dir: Path, samples: in
 
 
 def trial_seconds(trials_dir: Path) -> dict:
-    """Wall time of each trial's pipeline and of its training (from the files the trials wrote)."""
+    """Wall time of each trial's pipeline and of its training steps (from the files the trials wrote)."""
     out = {}
     for pipeline in sorted(Path(trials_dir).glob("*/pipeline.json")):
         record = json.loads(pipeline.read_text())
         condition = record.get("condition", pipeline.parent.name)
         if record.get("seconds") is not None:
-            out[f"trial_{condition}"] = record["seconds"]
+            out[f"trial {condition}"] = {"wall_s": record["seconds"]}
         train = pipeline.parent / "train_summary.json"
         if train.is_file():
             summary = json.loads(train.read_text())
             if summary.get("step_time_s") and summary.get("steps"):
-                out[f"trial_{condition}_training_steps"] = round(summary["step_time_s"] * summary["steps"], 1)
+                out[f"trial {condition}: training steps"] = {
+                    "wall_s": round(summary["step_time_s"] * summary["steps"], 1), "steps": summary["steps"],
+                    "tokens_per_s": summary.get("tokens_per_second"),
+                    "torch_threads_per_worker": summary.get("torch_threads_per_worker")}
     return out
+
+
+def format_stages(stages: dict) -> list[str]:
+    lines = [f"  {'stage':<34}{'wall s':>8}{'CPU s':>8}  load (1 min, start-end)"]
+    for name, stage in stages.items():
+        cpu = f"{stage['cpu_s']:>8.0f}" if "cpu_s" in stage else f"{'':>8}"
+        load = "-".join(str(x) for x in stage.get("load_1min", []))
+        lines.append(f"  {name:<34}{stage['wall_s']:>8.0f}{cpu}  {load}")
+    return lines
 
 
 def format_demo(summary: dict, summary_path: Path) -> str:
@@ -89,7 +101,7 @@ def format_demo(summary: dict, summary_path: Path) -> str:
     eos = summary["eos_rate"]
     lines = [f"Demo: {summary['model']['name']} on {summary['rows']} test dialogues per condition, "
              f"{summary['seconds']:.0f} s in all",
-             f"  stages (s): " + ", ".join(f"{k} {v}" for k, v in summary["stages_s"].items()),
+             *format_stages(summary["stages"]),
              "", "Fine-tuned minus zero-shot (paired, same dialogues; 95% bootstrap CI, Wilcoxon p):",
              *format_gains(summary["gain"], [primary]), "",
              "Replies ending with the end-of-turn token: "

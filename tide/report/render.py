@@ -28,14 +28,13 @@ def _fmt(value) -> str:
 SAMPLES_TITLE = "Sample dialogues"
 FIGURES_BEFORE = "Fine-tuned vs zero-shot"  # the figures go between the headline tables and the detailed ones
 # Shown first in the leaderboard when evaluated (the rest go to a second, transposed table).
-HEADLINE_METRICS = ("cosine", "bertscore", "factor_empathy", "safety_pass")
-HEADLINE_PREFIXES = ("epitome_",)  # the EPITOME mechanism scores, when that scorer is evaluated
+# The EPITOME mechanism scores (tide/evaluate/mechanisms.py) count when that scorer is evaluated.
+HEADLINE_METRICS = ("cosine", "bertscore", "factor_empathy", "mechanism_er", "mechanism_ip", "mechanism_ex",
+                    "safety_pass")
 
 
 def headline_metrics(data: ReportData) -> list[str]:
-    chosen = [data.primary] + [m for m in HEADLINE_METRICS if m in data.metrics]
-    chosen += [m for m in data.metrics if m.startswith(HEADLINE_PREFIXES)]
-    return list(dict.fromkeys(chosen))
+    return list(dict.fromkeys([data.primary] + [m for m in HEADLINE_METRICS if m in data.metrics]))
 
 
 def _cell(stat: dict) -> str:

@@ -1,0 +1,187 @@
+"""CPU speed of the demo's model (SmolLM2-135M-Instruct), side by side with plain Hugging Face code.
+
+- LoRA training tokens/s: the suite (Ray Train, 2 workers x 1 CPU, length-grouped batches) against a
+  plain `transformers.Trainer` + PEFT on the same model, LoRA settings, training rows, global batch
+  (per-device batch x workers), float32 and the same 2 CPUs (2 torch threads in one process).
+  Both count the non-padding tokens of their batches over the time of their optimizer steps.
+- Generation rows/s: Ray Data (2 actors x 1 CPU, the suite's engine) against a plain loop (one process,
+  2 threads: tokenizer, left padding, `model.generate` in the same batches, greedy, the same
+  max_new_tokens) on the same test rows, model loading included on both sides.
+- The demo's wall time by stage, from the last `make demo` (${paths.outputs}/demo/summary.json).
+
+Each worker's torch threads follow the CPUs Ray assigned it (tide.runtime.match_torch_threads_to_ray);
+the training summary records them and the benchmark checks they equal cluster.cpus_per_worker.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+
+from tide.bench.cpu import suite_training
+from tide.bench.flops import device_name
+from tide.bench.results import measured, skipped
+
+TARGETS = {
+    "smollm2_lora_vs_hf_trainer": {"op": ">=", "value": 1.0},
+    "smollm2_generation_vs_plain": {"op": ">=", "value": 0.9},
+    "smollm2_demo_wall": {"op": "<=", "value": 900.0},
+}
+
+
+def training_rows(config: dict, steps: int, batch: int):
+    """The encoded training examples both sides train on: enough for `steps` batches of `batch`."""
+    from tide.data.artifact import load_split
+    from tide.models.loading import load_tokenizer
+    from tide.train.data import encode_split
+
+    tokenizer = load_tokenizer(config["model"])
+    rows = load_split(config["data"]["artifact_dir"], "train").select(range(steps * batch))
+    return tokenizer, encode_split(rows, tokenizer, config["prompt"]["system"], config["prompt"]["max_length"],
+                                   config["model"]["stop_token"]).examples
+
+
+def hf_trainer_tokens_per_s(config: dict, steps: int, batch: int, threads: int, out_dir: Path) -> dict:
+    """Plain transformers.Trainer + PEFT LoRA: non-pad tokens per second over its optimizer steps."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments
+
+    from tide.models.loading import resolve_model_source
+    from tide.train.data import collate
+
+    tokenizer, examples = training_rows(config, steps, batch)
+    lora, train_cfg = config["train"]["lora"], config["train"]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        torch.manual_seed(int(config["seed"]))
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(resolve_model_source(config["model"]),
+                                                                    dtype=torch.float32),
+                               LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
+                                          lora_dropout=float(lora["dropout"]),
+                                          target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM"))
+        counted = {"tokens": 0, "seconds": 0.0}
+
+        def collator(features):
+            return {key: value for key, value in collate(features, tokenizer.pad_token_id).items()
+                    if key not in ("tokens", "padding")}
+
+        class CountingTrainer(Trainer):
+            # Counted where the batch is trained on: the data loader may collate one batch ahead.
+            def training_step(self, model, inputs, *args, **kwargs):
+                counted["tokens"] += int(inputs["attention_mask"].sum())
+                return super().training_step(model, inputs, *args, **kwargs)
+
+        class StepTimer(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kwargs):
+                self.began = time.perf_counter()
+
+            def on_step_end(self, args, state, control, **kwargs):
+                counted["seconds"] += time.perf_counter() - self.began
+
+        args = TrainingArguments(output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch,
+                                 learning_rate=float(train_cfg["learning_rate"]), use_cpu=True, report_to=[],
+                                 save_strategy="no", logging_strategy="no", dataloader_num_workers=0,
+                                 remove_unused_columns=False, seed=int(config["seed"]))
+        CountingTrainer(model=model, args=args, train_dataset=examples, data_collator=collator,
+                        callbacks=[StepTimer()]).train()
+    finally:
+        torch.set_num_threads(previous)
+    return {"tokens_per_second": counted["tokens"] / counted["seconds"], "tokens": counted["tokens"],
+            "seconds": counted["seconds"]}
+
+
+def bench_training(config: dict, repeats: int, steps: int, bench_dir: Path) -> list[dict]:
+    workers, per_device = int(config["cluster"]["num_workers"]), int(config["train"]["per_device_batch_size"])
+    runs = []
+    for repeat in range(repeats):
+        suite = suite_training(config, workers, steps, f"smollm2-r{repeat}", bench_dir)
+        summary = json.loads((bench_dir / "runs" / f"smollm2-r{repeat}" / "train_summary.json").read_text())
+        suite["torch_threads_per_worker"] = summary.get("torch_threads_per_worker")
+        hf = hf_trainer_tokens_per_s(config, steps, workers * per_device, workers, bench_dir / "hf-trainer")
+        runs.append({"suite": suite, "hf_trainer": hf})
+    threads = [r["suite"]["torch_threads_per_worker"] for r in runs]
+    details = {"model": config["model"]["name"], "steps": steps, "workers": workers, "per_device_batch_size": per_device,
+               "global_batch": workers * per_device, "precision": "fp32", "runs": runs,
+               "threads_match_ray_cpus": all(t == [1] * workers for t in threads)}
+    return [measured("smollm2_lora_vs_hf_trainer", "SmolLM2 LoRA tokens/s, suite / HF Trainer+PEFT",
+                     [r["suite"]["tokens_per_second"] / r["hf_trainer"]["tokens_per_second"] for r in runs], "x",
+                     device_name(), TARGETS["smollm2_lora_vs_hf_trainer"], details)]
+
+
+def plain_generate_rows_per_s(config: dict, prompts: list[dict], threads: int) -> float:
+    """A plain `generate` loop in one process over the same prompt ids and batches; model load included."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from tide.models.loading import load_tokenizer, resolve_model_source
+
+    gen_cfg = config["generate"]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+    try:
+        tokenizer = load_tokenizer(config["model"])
+        model = AutoModelForCausalLM.from_pretrained(resolve_model_source(config["model"]), dtype=torch.float32).eval()
+        pad, size = tokenizer.pad_token_id, int(gen_cfg["batch_size"])
+        for start in range(0, len(prompts), size):
+            ids = [list(p["prompt_ids"]) for p in prompts[start:start + size]]
+            width = max(map(len, ids))
+            # Left padding, masked by length: the pad id is <|im_end|>, which the prompts contain too.
+            input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in ids])
+            mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in ids])
+            with torch.inference_mode():
+                model.generate(input_ids=input_ids, attention_mask=mask,
+                               max_new_tokens=gen_cfg["sampling"]["max_new_tokens"], do_sample=False,
+                               eos_token_id=tokenizer.eos_token_id, pad_token_id=pad)
+    finally:
+        torch.set_num_threads(previous)
+    return len(prompts) / (time.perf_counter() - started)
+
+
+def bench_generation(config: dict, repeats: int, rows: int) -> list[dict]:
+    """Ray Data (the suite's actors) vs the plain loop, on the same first `rows` test prompts."""
+    from tide.generate.pipeline import load_prompts, plan_condition, stream_generations
+
+    gen_cfg = config["generate"]
+    actors, cpus = int(gen_cfg["concurrency"]), float(gen_cfg["cpus_per_actor"])
+    prompts, fingerprint = load_prompts(config)
+    prompts = prompts[:rows]
+    plan = plan_condition(config, "zero_shot", fingerprint)
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        shards = list(stream_generations(prompts, plan, gen_cfg))
+        ray_rate = sum(len(s) for s in shards) / (time.perf_counter() - started)
+        threads = sorted({json.loads(v)["torch_threads"] for s in shards for v in s["versions"]})
+        plain_rate = plain_generate_rows_per_s(config, prompts, max(1, int(actors * cpus)))
+        runs.append({"ray_rows_per_s": ray_rate, "plain_rows_per_s": plain_rate, "actor_torch_threads": threads})
+    details = {"rows": len(prompts), "actors": actors, "cpus_per_actor": cpus, "plain_threads": int(actors * cpus),
+               "batch_size": gen_cfg["batch_size"], "max_new_tokens": gen_cfg["sampling"]["max_new_tokens"],
+               "greedy": not gen_cfg["sampling"]["do_sample"], "runs": runs,
+               "threads_match_ray_cpus": all(r["actor_torch_threads"] == [max(1, int(cpus))] for r in runs)}
+    return [measured("smollm2_generation_vs_plain", "SmolLM2 generation rows/s, Ray Data / plain loop",
+                     [r["ray_rows_per_s"] / r["plain_rows_per_s"] for r in runs], "x", device_name(),
+                     TARGETS["smollm2_generation_vs_plain"], details)]
+
+
+def demo_wall_time(outputs: Path) -> list[dict]:
+    """The last `make demo`'s wall time, with its stages (wall, CPU, load) as details."""
+    path = Path(outputs) / "demo" / "summary.json"
+    label = "make demo wall time (last run)"
+    if not path.is_file():
+        return [skipped("smollm2_demo_wall", label, f"no {path}: run `make demo` first",
+                        TARGETS["smollm2_demo_wall"], unit="s")]
+    summary = json.loads(path.read_text())
+    return [measured("smollm2_demo_wall", label, [summary["seconds"]], "s", device_name(),
+                     TARGETS["smollm2_demo_wall"], {"stages": summary.get("stages"), "summary": str(path)})]
+
+
+def bench_smollm2(config: dict, repeats: int, steps: int, rows: int, bench_dir: Path) -> list[dict]:
+    """All three, on the demo's configuration (experiment=demo: model, LoRA, batch, sampling)."""
+    config = copy.deepcopy(config)
+    return (bench_training(config, repeats, steps, bench_dir) + bench_generation(config, repeats, rows)
+            + demo_wall_time(Path(config["paths"]["outputs"])))
