@@ -87,7 +87,7 @@ evaluate: install ## Score a run's generations (metrics, empathy factors, safety
 
 SWEEP ?= sweeps/smoke.yaml
 DRY_RUN ?=
-sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [ARGS="logger.mode=online"]
+sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [ARGS="logger.mode=online"]; RAY_ADDRESS=http://<head>:8265 submits it as a Ray job
 	$(PY) -m launch.sweep $(SWEEP) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) $(ARGS)
 
 RUNS ?=

@@ -26,6 +26,16 @@ def test_two_cores_run_one_trial_at_a_time_and_gpus_bound_a_gpu_cluster():
     assert fit(trial_resources(GPU), {"CPU": 20, "GPU": 8}) == 2  # CPUs bind first here
 
 
+def test_trial_resources_pin_trials_to_the_nodes_that_have_them():
+    pinned = trial_resources({**LOCAL, "num_workers": 1, "trial_resources": {"trial_slot": 1}})
+    assert pinned.driver_reservation() == {"cpu": 0.5, "trial_slot": 1.0}
+    assert "1 trial_slot" in pinned.describe()
+    assert fit(pinned, {"CPU": 16, "trial_slot": 2}) == 2  # one trial per slot, though CPUs fit 16
+    with pytest.raises(PlanDoesNotFit, match="cluster.trial_resources: a trial reserves 1 trial_slot but the "
+                                             "cluster has 0"):
+        fit(pinned, {"CPU": 16})
+    assert trial_resources({**LOCAL, "trial_resources": None}).driver_reservation() == {"cpu": 0.5}
+
 def test_a_trial_bigger_than_the_cluster_is_refused_with_what_it_needs():
     with pytest.raises(PlanDoesNotFit) as error:
         fit(trial_resources(GPU), {"CPU": 2, "GPU": 0})
