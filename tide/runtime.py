@@ -44,8 +44,9 @@ def match_torch_threads_to_ray() -> int:
     import ray
     import torch
 
-    if ray.is_initialized():
-        cpus = ray.get_runtime_context().get_assigned_resources().get("CPU")
+    context = ray.get_runtime_context() if ray.is_initialized() else None
+    if context is not None and context.worker.mode == ray.WORKER_MODE:  # a driver has no assigned resources
+        cpus = context.get_assigned_resources().get("CPU")
         if cpus:
             torch.set_num_threads(max(1, int(cpus)))
     return torch.get_num_threads()
