@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from tide.runtime import CONF_DIR, PROJECT_ROOT, apply_runtime_env
+from launch.bench import compose  # the config tree composed as a plain dict
+from tide.runtime import PROJECT_ROOT, apply_runtime_env
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -35,27 +35,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def compose(overrides: list[str]) -> dict:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return OmegaConf.to_container(hydra_compose("config", overrides=overrides), resolve=True)
-
-
 def run_entry_point(module: str, *args: str) -> dict:
     """`python -m module args` in the foreground (its output is the user's): its wall time, CPU time and load.
 
-    CPU seconds (user + system of the process and every descendant it waited for: Ray's raylet and its
-    workers included) do not depend on what else runs on the machine; wall seconds do, so both are kept
-    with the load average, to size the demo for 2 idle cores from a run on a busy one.
+    CPU seconds (user + system of the process and every descendant, Ray's raylet and workers included,
+    sampled every second) do not depend much on what else runs on the machine; wall seconds do, so both
+    are kept with the load average, to size the demo for 2 idle cores from a run on a busy one.
     """
-    before, load_before, started = resource.getrusage(resource.RUSAGE_CHILDREN), os.getloadavg()[0], time.perf_counter()
-    subprocess.run([sys.executable, "-m", module, *args], cwd=PROJECT_ROOT, check=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu, 1),
+    import psutil
+
+    load_before, started = os.getloadavg()[0], time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=PROJECT_ROOT)
+    cpu_by_pid: dict[int, float] = {}
+    while process.poll() is None:
+        try:
+            tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        for member in tree:
+            try:
+                times = member.cpu_times()
+                cpu_by_pid[member.pid] = times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        time.sleep(1.0)
+    if process.wait() != 0:
+        raise subprocess.CalledProcessError(process.returncode, [sys.executable, "-m", module, *args])
+    return {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(sum(cpu_by_pid.values()), 1),
             "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
