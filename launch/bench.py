@@ -24,7 +24,7 @@ from pathlib import Path
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
 from tide.runtime import CONF_DIR, apply_runtime_env
 
-BENCHMARKS = ("padding", "training", "generation", "evaluation", "reader", "gpu")
+BENCHMARKS = ("padding", "training", "generation", "evaluation", "reader", "smollm2", "gpu")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,6 +37,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--gen-new-tokens", type=int, default=32)
     parser.add_argument("--eval-rows", type=int, default=200, help="rows the batched evaluation scores")
     parser.add_argument("--eval-naive-rows", type=int, default=20, help="rows the per-row loop scores")
+    # tide/bench/smollm2.py: the demo's model (experiment=demo), suite vs plain HF code; one repeat by default
+    parser.add_argument("--smollm2-steps", type=int, default=3, help="LoRA steps per training run")
+    parser.add_argument("--smollm2-rows", type=int, default=256, help="test rows per generation run (quick: 32)")
+    parser.add_argument("--smollm2-new-tokens", type=int, default=16)
+    parser.add_argument("--smollm2-repeats", type=int, default=1)
     parser.add_argument("--reader-dialogues", type=int, default=10_000, help="dialogues per shape, reader bench")
     parser.add_argument("--gpu-presets", nargs="+", default=["qwen2_5_1_5b", "qwen2_5_3b"],
                         help="conf/model presets for the GPU benchmarks (random weights, real shapes)")
@@ -63,12 +68,13 @@ def run(args: argparse.Namespace) -> list[dict]:
     from tide.bench import cpu
     from tide.bench.reader import bench_reader
     from tide.bench.results import format_table, write_results
+    from tide.bench.smollm2 import bench_smollm2
 
     config = compose([f"generate.sampling.max_new_tokens={args.gen_new_tokens}", *args.overrides])
     apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
                       wandb_mode="disabled")
     bench_dir = Path(config["paths"]["outputs"]) / "bench"
-    if {"training", "generation"} & set(args.only):
+    if {"training", "generation", "smollm2"} & set(args.only):
         from tide.train.trainer import connect_ray
 
         connect_ray(config["cluster"])
@@ -79,6 +85,9 @@ def run(args: argparse.Namespace) -> list[dict]:
         "generation": lambda: cpu.bench_generation_scaling(config, args.repeats, args.gen_rows),
         "evaluation": lambda: cpu.bench_evaluation(config, args.repeats, args.eval_rows, args.eval_naive_rows),
         "reader": lambda: bench_reader(args.repeats, args.reader_dialogues),  # tide/bench/reader.py
+        "smollm2": lambda: bench_smollm2(compose(["experiment=demo", f"generate.sampling.max_new_tokens="
+                                                  f"{args.smollm2_new_tokens}", *args.overrides]),
+                                         args.smollm2_repeats, args.smollm2_steps, args.smollm2_rows, bench_dir),
         "gpu": lambda: gpu_results(config, args, bench_dir),
     }
     settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
