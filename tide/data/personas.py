@@ -94,8 +94,8 @@ def metadata_problem(metadata: dict) -> tuple[str, str] | None:
 def merge_metadata(into: dict, sources: dict, more: dict, where: str) -> tuple[str, str] | None:
     """Add `more` (from `where`) to `into`; (field, problem) when a value disagrees with an earlier source."""
     for key, value in more.items():
-        same_id = str(key).lower() in PERSONA_ID_KEYS and key in into and id_text(into[key]) == id_text(value)
-        if key in into and into[key] != value and not same_id:
+        if key in into and into[key] != value and not (
+                str(key).lower() in PERSONA_ID_KEYS and id_text(into[key]) == id_text(value)):
             return key, f"{value!r} here but {into[key]!r} in {sources[key]}"
         if key not in into:
             into[key], sources[key] = value, where

@@ -53,11 +53,18 @@ class Table:
     rows: list[tuple[str, object]]
     dropped: list[str] = field(default_factory=list)  # e.g. pandas' unnamed index column
 
-    def persona_columns(self) -> list[str]:
+    def persona_columns(self) -> dict[str, str]:
+        """{column: its name in the persona's metadata} (`persona_age` and `persona.age` become `age`)."""
         id_column = find_key(dict.fromkeys(self.columns), PERSONA_ID_KEYS)
         fields = {name.lower() for name in PERSONA_FIELDS}
-        return [c for c in self.columns if c == id_column or c.lower() in fields
-                or (c.lower().startswith(PERSONA_PREFIXES) and c.lower() not in PERSONA_ID_KEYS)]
+        columns = {}
+        for column in self.columns:
+            name = column.lower()
+            if column == id_column or name in fields:
+                columns[column] = column
+            elif name.startswith(PERSONA_PREFIXES) and name not in PERSONA_ID_KEYS:
+                columns[column] = column[len("persona_"):]
+        return columns
 
 
 def read_table(path: Path) -> Table:
@@ -84,17 +91,15 @@ def check_columns(table: Table) -> None:
                            f"columns are {table.columns}", "missing_column")
 
 
-def split_row(row: dict, persona_columns: list[str]) -> tuple[dict, dict]:
-    """(persona metadata, the conversation) of one row; `persona_age` and `persona.age` become `age`."""
+def split_row(row: dict, persona_columns: dict[str, str]) -> tuple[dict, dict]:
+    """(persona metadata, the conversation) of one row, with `Table.persona_columns()`; missing values left out."""
     persona, conversation = {}, {}
     for key, value in row.items():
-        if key in persona_columns:
-            name = key.lower()
-            bare = key[len("persona_"):] if name.startswith(PERSONA_PREFIXES) and name not in PERSONA_ID_KEYS else key
-            if value is not None:
-                persona[bare] = value
-        else:
+        name = persona_columns.get(key)
+        if name is None:
             conversation[key] = value
+        elif value is not None:
+            persona[name] = value
     return persona, conversation
 
 
