@@ -4,7 +4,8 @@
     python -m launch.data data=tide data.dir=/data/TIDE     # real TIDE from a local copy
     python -m launch.data data=tide data.lenient=true       # skip bad records, report them
 
-Prints a summary (dialogues per split, scenario mix, token lengths) and writes it next to the
+Prints a summary (what the reader found: seen = kept + skipped, the shape of each kind of file, the
+dialogues per persona; then dialogues per split, scenario mix, token lengths) and writes it next to the
 artifact as summary.json.
 """
 
