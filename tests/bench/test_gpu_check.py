@@ -86,3 +86,16 @@ def test_the_generation_adapter_fits_its_model_and_changes_it(tiny_model_dir, tm
     assert check_adapter(str(adapter), model_cfg, str(tmp_path))["r"] == 8
     weights = load_file(adapter / "adapter_model.safetensors")
     assert any("lora_B" in key and tensor.abs().sum() > 0 for key, tensor in weights.items())
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_on_a_gpu_the_lora_check_runs_and_writes_gpu_json(tmp_path):
+    env = {**os.environ, "TIDE_OUTPUTS": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "launch.gpu_check", "--only", "lora", "--steps", "5"],
+                          capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=600)
+    report = json.loads((tmp_path / "bench" / "gpu.json").read_text())
+    (record,) = report["checks"]
+    assert done.returncode == 0 and record["status"] == "ok", done.stdout[-3000:] + done.stderr[-3000:]
+    assert record["results"]["tokens_per_s"] > 0 and record["peak_memory_gib"] > 0 and report["device"]
