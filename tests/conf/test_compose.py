@@ -25,7 +25,7 @@ def outputs(monkeypatch, tmp_path):
 
 def test_every_group_has_options():
     assert GROUPS == ["cluster", "data", "deepspeed", "eval", "generate", "logger", "model", "train"]
-    assert EXPERIMENTS == ["paper", "smoke"]
+    assert EXPERIMENTS == ["demo", "paper", "smoke"]
 
 
 @pytest.mark.parametrize("group,option", OPTIONS, ids=[f"{g}={o}" for g, o in OPTIONS])
@@ -60,6 +60,9 @@ def test_experiments_compose(experiment):
     if experiment == "smoke":
         assert cfg["model"]["name"] == "tiny" and cfg["data"]["synthetic"]["n_personas"] < 500
         assert 0 < cfg["train"]["max_steps"] <= 100
+    elif experiment == "demo":  # the real small model, offline, on CPU; >= 100 paired test dialogues
+        assert cfg["model"]["name"] == "smollm2-135m" and cfg["data"]["source"] == "synthetic"
+        assert cfg["cluster"]["use_gpu"] is False and cfg["generate"]["limit"] >= 100
     else:
         assert cfg["data"]["source"] == "tide" and cfg["cluster"]["use_gpu"] is True
         assert cfg["train"]["lora"]["r"] == 16 and cfg["deepspeed"]["stage"] == 2

@@ -7,7 +7,8 @@ from omegaconf import OmegaConf
 from tide.models.presets import build_random_model, count_parameters, preset_names
 
 CONF = Path(__file__).parents[2] / "conf"
-SCHEMA = {"name", "hf_id", "path", "params_b", "stop_token", "lora_target_modules", "architecture", "tokenizer"}
+SCHEMA = {"name", "hf_id", "path", "gguf_file", "gguf_wheel", "convert_dir", "source", "params_b", "stop_token",
+          "lora_target_modules", "architecture", "tokenizer"}
 PRESETS = preset_names(CONF)
 
 
@@ -21,7 +22,7 @@ def test_preset_names():
                               "gemma2_2b", "phi3_5_mini", "smollm2_1_7b"])
 
 
-@pytest.mark.parametrize("stem", PRESETS + ["tiny"])
+@pytest.mark.parametrize("stem", PRESETS + ["tiny", "smollm2_135m"])
 def test_schema(stem):
     cfg = load(stem)
     assert set(cfg) == SCHEMA
