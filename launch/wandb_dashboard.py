@@ -16,14 +16,18 @@ import os
 import sys
 
 METRIC = "eval/cosine/mean"
-# The headline metrics of a run (tide.sweep.trial.final_metrics, logged by the pipeline) and the curves
-# tide/train logs against W&B's step.
+# Keys every pipeline run logs (tide/track/keys.py), whatever its model: summary values of the run's own
+# condition, and the curves tide/train logs against W&B's step (= training step). A test reads an offline
+# trial back with W&B's reader and checks that every key named here is in it (tests/sweep/test_dashboard.py).
+# eval/gain/<metric> is left out: a pipeline run generates one condition, so only an evaluation of
+# both (make evaluate over zero_shot + finetuned generations) logs a gain; the report compares runs.
 EVAL_METRICS = ["eval/cosine/mean", "eval/bertscore_f1/mean", "eval/rouge_l/mean", "eval/bleu/mean",
-                "eval/gain/cosine"]
+                "eval/factor_empathy/mean", "eval/safety/pass_rate"]
 TRAIN_CURVES = ["train/loss", "train/val_loss", "train/lr", "train/grad_norm", "train/tokens_per_s"]
 SWEPT_CONFIG = ["model.name", "pipeline.condition", "train.lora.r", "train.lora.alpha", "train.learning_rate",
                 "train.epochs"]
 GENERATION_TABLES = ["eval/samples"]
+SWEEP_TABLE = "sweep/results"  # logged by the sweep's own run (tide/sweep/tracking.py), not by a trial
 
 
 def build_workspace(entity: str, project: str, sweep: str | None = None, name: str = "TIDE"):
@@ -44,13 +48,38 @@ def build_workspace(entity: str, project: str, sweep: str | None = None, name: s
             *[wr.ParallelCoordinatesPlotColumn(metric=wr.Config(key)) for key in SWEPT_CONFIG],
             wr.ParallelCoordinatesPlotColumn(metric=wr.SummaryMetric(METRIC))]),
         wr.ParameterImportancePlot(with_respect_to=METRIC),
-        wr.WeavePanelSummaryTable(table_name="sweep/results"),
+        wr.WeavePanelSummaryTable(table_name=SWEEP_TABLE),
     ])
     generations = ws.Section(name="Generations", panels=[wr.WeavePanelSummaryTable(table_name=t) for t in GENERATION_TABLES])
     filters = f"Metric('Group') = '{sweep}'" if sweep else ""
     return ws.Workspace(entity=entity, project=project, name=f"{name} {sweep}" if sweep else name,
                         sections=[leaderboard, training, search, generations],
                         runset_settings=ws.RunsetSettings(groupby=[ws.Metric("Group")], filters=filters))
+
+
+def panel_keys(workspace) -> dict[str, set[str]]:
+    """What the workspace's panels read: {"summary", "history", "config", "tables"} -> key names."""
+    import wandb_workspaces.reports.v2 as wr
+
+    keys: dict[str, set[str]] = {"summary": set(), "history": set(), "config": set(), "tables": set()}
+
+    def add(metric) -> None:
+        keys["config" if isinstance(metric, wr.Config) else "summary"].add(metric.name)
+
+    for panel in (panel for section in workspace.sections for panel in section.panels):
+        for metric in getattr(panel, "metrics", None) or []:
+            add(metric)
+        for attribute in ("metric", "groupby"):
+            if isinstance(getattr(panel, attribute, None), (wr.SummaryMetric, wr.Config)):
+                add(getattr(panel, attribute))
+        for column in getattr(panel, "columns", None) or []:
+            add(column.metric)
+        keys["history"].update(getattr(panel, "y", None) or [])
+        if getattr(panel, "with_respect_to", None):
+            keys["summary"].add(panel.with_respect_to)
+        if getattr(panel, "table_name", None):
+            keys["tables"].add(panel.table_name)
+    return keys
 
 
 def describe(workspace) -> str:

@@ -22,7 +22,8 @@ def test_another_setting_in_the_run_dir_is_a_one_line_refusal(finetuned_trial):
                           text=True, timeout=300, env={**os.environ, "RAY_ADDRESS": ""})
     assert done.returncode == 2, done.stderr[-2000:]
     [line] = [line for line in done.stderr.splitlines() if line.startswith("launch.pipeline:")]
-    assert "holds train results made with other settings (train.lora.r: 4 -> 16" in line and "pipeline.force=true" in line
+    assert "holds train results made with other settings (" in line and "train.lora.r: 4 -> 16" in line
+    assert line.endswith("rerun with pipeline.force=true to replace train and the stages after it")
     assert "Traceback" not in done.stderr
 
 

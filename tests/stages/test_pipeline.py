@@ -2,13 +2,10 @@
 refusal of another setting's run directory, the force switch; and the one W&B run it writes."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.stages.trial_run import AGENT_RUN_ID, finetuned_trial  # noqa: F401  (a session fixture)
+from tests.stages.trial_run import AGENT_RUN_ID, finetuned_trial, read_wandb  # noqa: F401  (a session fixture)
 from tide.stages import StageConflict, run_pipeline
 from tide.stages.contract import RECORD_DIR, pending, read_record
 from tide.stages.pipeline import pipeline_stages
@@ -19,16 +16,6 @@ ALL_RUN = ["data", "train", "generate", "evaluate"]
 
 def would_run(trial, *changes) -> list[str]:
     return pending(pipeline_stages(trial.config(*changes), TrackedRun(None)), trial.run_dir)
-
-
-def read_wandb(run_dir: Path) -> tuple[dict, list[dict]]:
-    """W&B's own reader on an offline run: (summary object, every record as JSON)."""
-    wandb_cli = str(Path(sys.executable).parent / "wandb")
-    summary = subprocess.run([wandb_cli, "leet", "inspect", "--summary", "--json", str(run_dir)], capture_output=True,
-                             text=True, timeout=120, check=True)
-    records = subprocess.run([wandb_cli, "leet", "inspect", "--json", str(run_dir)], capture_output=True, text=True,
-                             timeout=120, check=True)
-    return json.loads(summary.stdout), [json.loads(line) for line in records.stdout.splitlines() if line.strip()]
 
 
 def test_the_trial_ran_every_stage_and_recorded_each_fingerprint(finetuned_trial):
@@ -92,6 +79,7 @@ def test_one_wandb_run_holds_curves_generation_and_evaluation_under_model_free_k
     assert keys["eval/cosine/mean"] == pytest.approx(finetuned_trial.metrics["eval/cosine/mean"])
     assert not any("tiny" in key for key in keys)  # no key names the model
     assert keys["eval/samples"]["_type"] == "table-file" and keys["eval/samples"]["nrows"] == 6
+    assert {"client", "reference", "reply", "cosine", "safety_pass"} <= set(sample_columns(finetuned_trial, run_dir))
 
     [run] = [record["run"] for record in records if record["type"] == "run"]
     assert (run["run_group"], run["job_type"], run["display_name"]) == ("t", "finetuned", "t-k1")
@@ -102,3 +90,9 @@ def test_one_wandb_run_holds_curves_generation_and_evaluation_under_model_free_k
     assert config["train.learning_rate"] == 0.02 and config["train.lora.r"] == 4  # the overrides, top level
     assert config["train"]["lora"]["r"] == 4 and "run.dir" not in config
     assert set(summary["tags"]) == {"tiny", "lora"}
+
+
+def sample_columns(trial, run_dir) -> list[str]:
+    """The columns of the run's sample-dialogue table, from the table file W&B wrote."""
+    [table] = (run_dir / "files" / "media" / "table" / "eval").glob("samples_*.table.json")
+    return json.loads(table.read_text())["columns"]

@@ -9,7 +9,10 @@ module asks first.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +24,7 @@ from tests.launch.test_data import SMALL, config
 AGENT_RUN_ID = "agentrun01"
 # Seconds, not minutes: few steps, few replies, a small bootstrap.
 FAST = ["generate.limit=6", "generate.sampling.max_new_tokens=8", "generate.batch_size=6", "cluster.num_workers=1",
-        "cluster.cpus_per_worker=0.5", "eval.bootstrap_samples=50", "eval.metrics=[cosine,rouge_l,bleu]",
+        "cluster.cpus_per_worker=0.5", "eval.bootstrap_samples=50",
         "train.max_steps=6", "train.per_device_batch_size=4", "train.gradient_accumulation_steps=1",
         "train.eval_every_steps=2", "train.eval_max_batches=2", "train.save_every_steps=100",
         "train.learning_rate=2e-2", "train.lora.r=4", "train.lora.alpha=8"]
@@ -62,3 +65,17 @@ def _run_once(base: Path) -> TrialRun:
 @pytest.fixture(scope="session")
 def finetuned_trial(tmp_path_factory, ray_local) -> TrialRun:
     return _run_once(tmp_path_factory.getbasetemp() / "finetuned-trial")
+
+
+def read_wandb(run_dir: Path) -> tuple[dict, list[dict]]:
+    """W&B's own reader on an offline run: (the --summary object, every record of the run as JSON)."""
+    wandb_cli = str(Path(sys.executable).parent / "wandb")
+    summary = subprocess.run([wandb_cli, "leet", "inspect", "--summary", "--json", str(run_dir)], capture_output=True,
+                             text=True, timeout=120, check=True)
+    records = subprocess.run([wandb_cli, "leet", "inspect", "--json", str(run_dir)], capture_output=True, text=True,
+                             timeout=120, check=True)
+    return json.loads(summary.stdout), [json.loads(line) for line in records.stdout.splitlines() if line.strip()]
+
+
+def history_keys(records: list[dict]) -> set[str]:
+    return {key for record in records if record["type"] == "history" for key in record["history"]["item"]}

@@ -19,6 +19,7 @@ def test_pipeline_trial_reports_progress_and_returns_the_eval_summary(tmp_path, 
     assert metrics["eval/zero_shot/cosine"] == 0.4 and metrics["eval/finetuned/bleu"] == 12.0
     assert metrics["eval/gain/cosine"] == 0.2 and metrics["eval/rows"] == 40
     assert all(isinstance(v, (int, float)) for v in metrics.values())
+    assert metrics["train/step"] == 2 and metrics["train/loss"] == 0.5  # the last progress line comes along
     assert reports == [{"train/loss": 1.0, "train/step": 1}, {"train/loss": 0.5, "train/step": 2}]  # text skipped
     assert "fake pipeline in" in (tmp_path / "pipeline.log").read_text()
 

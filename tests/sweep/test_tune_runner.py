@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tide.sweep.plan import make_plan
 from tide.sweep.results import RESULTS_CSV, RESULTS_PARQUET
@@ -70,3 +71,42 @@ def test_bayes_runs_run_cap_trials_inside_the_space(tmp_path, ray_local):
                   "scored_trial", method="bayes", run_cap=3)
     assert len(frame) == 3 and set(frame["status"]) == {"completed"}
     assert frame["train.learning_rate"].between(1e-5, 1e-3).all() and set(frame["train.lora.r"]) <= {4, 8, 16}
+
+
+def pipelines_running(trial_dir: Path) -> list[int]:
+    """Process ids whose command line names trial_dir (a pipeline still running there)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and str(trial_dir).encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_asha_stops_the_real_pipeline_whose_validation_loss_lags(tmp_path, ray_local):
+    """Two real tiny-model trials, one at a time; the learning rate that barely moves the loss is stopped
+    at its second validation, while training, and its pipeline process ends with it."""
+    from tests.launch.test_data import SMALL
+
+    raw = {"name": "asha", "method": "grid", "metric": {"name": "train/val_loss", "goal": "minimize"},
+           "parameters": {"train.learning_rate": {"values": [3e-2, 1e-7]}},
+           "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2}}
+    spec = parse_spec(raw, Path("sweeps/asha.yaml"))
+    plan = make_plan(spec, [{**LOCAL, "num_workers": 1}], {"CPU": 1, "GPU": 0}, "test")  # one trial at a time
+    fixed = [*SMALL, f"paths.outputs={tmp_path / 'outputs'}", "cluster.num_workers=1", "cluster.cpus_per_worker=0.5",
+             "train.max_steps=40", "train.eval_every_steps=4", "train.eval_max_batches=1", "train.per_device_batch_size=4",
+             "train.gradient_accumulation_steps=1", "train.save_every_steps=1000", "train.warmup_ratio=0",
+             "train.lr_scheduler=constant", "generate.limit=4", "generate.sampling.max_new_tokens=4",
+             "eval.metrics=[cosine]", "eval.bootstrap_samples=20"]
+    frame = run_offline(spec, plan, fixed, tmp_path / "sweep", str(tmp_path / "ray"),
+                        trial_fn="tide.sweep.trial:pipeline_trial", seed=0).set_index("train.learning_rate")
+    good, bad = frame.loc[3e-2], frame.loc[1e-7]
+    assert good["status"] == "completed" and good["train/step"] == 40 and good["eval/cosine/mean"] > 0
+    assert bad["status"] == "early_stopped" and bad["train/val_loss"] > good["train/val_loss"]
+    assert bad["train/step"] < 40  # its last report: stopped before its last step
+    bad_dir = Path(bad["run_dir"])
+    assert not (bad_dir / "eval" / "summary.json").exists() and not (bad_dir / "train_summary.json").exists()
+    assert pipelines_running(bad_dir) == []

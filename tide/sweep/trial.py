@@ -32,7 +32,8 @@ TrialFn = Callable[[list, Path, Callable[[dict], None]], dict]
 DEFAULT_TRIAL_FN = "tide.sweep.trial:pipeline_trial"
 PIPELINE_MODULE = "launch.pipeline"
 EVAL_SUMMARY = Path("eval") / "summary.json"
-POLL_SECONDS = 2.0
+STOP_GRACE_SECONDS = 1.0
+POLL_SECONDS = 0.5  # how soon a validation reaches Tune: early termination acts on it
 
 
 class TrialFailed(RuntimeError):
@@ -64,13 +65,25 @@ def pipeline_trial(overrides: list[str], trial_dir: Path, report: Callable[[dict
                 time.sleep(POLL_SECONDS)
         finally:
             if process.poll() is None:  # the trial was stopped (early termination or interrupt)
-                process.terminate()
-                process.wait(timeout=60)
+                stop_process(process)
     progress.report_new(report)
     if process.returncode != 0:
         tail = log_path.read_text(errors="replace").splitlines()[-15:]
         raise TrialFailed(f"{PIPELINE_MODULE} exited with {process.returncode}; log {log_path}:\n" + "\n".join(tail))
-    return final_metrics(trial_dir)
+    # The last validation's numbers come along, so a sweep ranked by train/val_loss has its final value.
+    return {**progress.last, **final_metrics(trial_dir)}
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after STOP_GRACE_SECONDS: Tune reuses a stopped trial's actor for the next
+    trial only when the trial's thread ends within 2 s (TUNE_FUNCTION_THREAD_TIMEOUT_S); otherwise the
+    next trial fails. The pipeline's stages resume from what they wrote, so nothing is lost."""
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _pipeline_env() -> dict:
@@ -88,6 +101,7 @@ class ProgressReader:
 
     def __init__(self, path: Path):
         self.path, self.offset = path, 0
+        self.last: dict = {}  # the last line reported
 
     def report_new(self, report: Callable[[dict], None]) -> None:
         if not self.path.is_file():
@@ -99,7 +113,8 @@ class ProgressReader:
         self.offset += len(complete)
         for line in complete.decode().splitlines():
             if line.strip():
-                report(flatten(json.loads(line)))
+                self.last = flatten(json.loads(line))
+                report(self.last)
 
 
 def final_metrics(run_dir: Path) -> dict:

@@ -26,7 +26,8 @@ def training_summary_keys(summary: dict) -> dict:
     """A training summary (train_summary.json) as summary keys."""
     telemetry = summary.get("telemetry") or {}
     values = {"train/steps": summary.get("steps"), "train/total_steps": summary.get("total_steps"),
-              "train/final_loss": summary.get("final_train_loss"), "train/final_val_loss": summary.get("final_val_loss"),
+              "train/final_loss": summary.get("final_train_loss"),
+              "train/final_val_loss": summary.get("final_val_loss"),
               "train/tokens_seen": summary.get("tokens_seen"), "train/step_time_s": summary.get("step_time_s"),
               "train/padding_fraction": summary.get("padding_fraction"), "train/mfu": telemetry.get("mfu"),
               "train/flops_per_s_per_device": telemetry.get("flops_per_second_per_device")}

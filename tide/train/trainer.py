@@ -101,6 +101,7 @@ def _train(config: dict, tracker) -> dict:
     name = ray_run_name(config)
     run_dir = Path(config["run"]["dir"])
     relay = ProgressRelay(tracker, run_dir / PROGRESS_FILE)
+    worker_env = {key: os.environ[key] for key in WORKER_ENV_VARS if key in os.environ}
     resources = {"CPU": float(cluster["cpus_per_worker"])}
     if cluster["use_gpu"]:
         resources["GPU"] = float(cluster["gpus_per_worker"])
@@ -115,7 +116,7 @@ def _train(config: dict, tracker) -> dict:
                 failure_config=FailureConfig(max_failures=int(cluster["max_failures"])),
                 checkpoint_config=CheckpointConfig(num_to_keep=int(train_cfg["keep_last_checkpoints"])),
                 logging_config=LoggingConfig(log_level="WARNING"),  # the loop prints its own progress
-                worker_runtime_env={"env_vars": {key: os.environ[key] for key in WORKER_ENV_VARS if key in os.environ}}),
+                worker_runtime_env={"env_vars": worker_env}),
         )
         log.info("training %s: %d workers, deepspeed stage %s, %s; checkpoints in %s/%s", config["run"]["name"],
                  cluster["num_workers"], config["deepspeed"]["stage"], precision, cluster["storage_path"], name)
