@@ -2,8 +2,9 @@
 
 The resolution test asks pip's own resolver (`pip install --dry-run --report`) against PyPI without
 downloading a wheel: PyPI serves no PEP 658 metadata files here, so pip's `fast-deps` feature reads
-each wheel's METADATA through HTTP range requests instead. It needs the network and takes about 1.5 min
-(274 packages), so it is marked slow (docs/benchmarks.md, "GPU").
+each wheel's METADATA through HTTP range requests instead. It needs the network, takes 1.5-2 min and
+receives ~110 MB (index pages and range requests; 274 packages), so it is marked slow (docs/benchmarks.md,
+"GPU").
 """
 
 import json
