@@ -1,9 +1,10 @@
 """The reader benchmark of `make bench`: 10,000 dialogues in every shape the reader reads, each timed against
 the nested layout (metadata/ + conversations/ lists, what the synthetic generator writes) back to back.
 
-Target: every shape reads in at most twice the nested layout's time. The nested files come from
-tide.data.synthetic.write_synthetic_tide; the other shapes hold the same personas and dialogues
-(tide.data.shapes), and each read must return every dialogue, so a shape cannot look fast by reading less.
+Target: every shape reads in at most twice the nested layout's time. Each sample is the faster of two
+interleaved reads of each side. The nested files come from tide.data.synthetic.write_synthetic_tide; the
+other shapes hold the same personas and dialogues (tide.data.shapes), and each read must return every
+dialogue, so a shape cannot look fast by reading less.
 
     python -m tide.bench.reader [--dialogues 10000] [--repeats 3]
 """
@@ -21,6 +22,7 @@ from tide.bench.results import measured
 TARGET = {"op": "<=", "value": 2.0}
 PER_PERSONA = 20  # as real TIDE
 SEED = 0
+PAIRS = 2  # interleaved nested/shape reads per sample
 
 
 def write_bench_shapes(out_dir: Path, dialogues: int) -> dict[str, Path]:
@@ -60,12 +62,16 @@ def bench_reader(repeats: int, dialogues: int = 10_000) -> list[dict]:
         seconds = {shape: {"nested_seconds": [], "seconds": []} for shape in shapes}
         for _ in range(repeats):
             for shape in shapes:
-                seconds[shape]["nested_seconds"].append(seconds_to_read(roots["nested"], expected))
-                seconds[shape]["seconds"].append(seconds_to_read(roots[shape], expected))
+                # Two interleaved pairs, the faster read of each side: a spike from another job on the
+                # machine (the shared 2-core box runs several) then spoils neither side's number.
+                pairs = [(seconds_to_read(roots["nested"], expected), seconds_to_read(roots[shape], expected))
+                         for _ in range(PAIRS)]
+                seconds[shape]["nested_seconds"].append(min(nested for nested, _ in pairs))
+                seconds[shape]["seconds"].append(min(other for _, other in pairs))
     device = device_name()
     return [measured(f"reader_{shape}", f"Read {expected:,} dialogues: {shape} / nested JSON (time)",
                      [other / nested for other, nested in zip(times["seconds"], times["nested_seconds"])], "x",
-                     device, TARGET, {"dialogues": expected, **times})
+                     device, TARGET, {"dialogues": expected, "reads_per_side": PAIRS, **times})
             for shape, times in seconds.items()]
 
 
