@@ -77,8 +77,10 @@ def run_pipeline(config: dict, params: dict | None = None) -> dict:
                   "metrics": condition_means(summary, config["model"]["name"], condition),
                   "seconds": round(time.perf_counter() - started, 1), "wandb_dir": tracker.run_dir}
         tracker.summary({"pipeline/seconds": result["seconds"]})
-    finally:
-        tracker.finish()
+    except BaseException:
+        tracker.finish(exit_code=1)
+        raise
+    tracker.finish()
     write_json_atomic(run_dir / PIPELINE_FILE, result)
     return result
 

@@ -74,9 +74,10 @@ class TrackedRun:
 
             self._run.log({key: wandb.Table(dataframe=frame.astype(object).where(frame.notna(), None))})
 
-    def finish(self) -> None:
+    def finish(self, exit_code: int | None = None) -> None:
+        """End the run; a non-zero exit_code marks it failed (W&B's sweep controller sees that)."""
         if self._run is not None:
-            self._run.finish()
+            self._run.finish(exit_code=exit_code)
             self._run = None
 
 
