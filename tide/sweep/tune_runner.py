@@ -71,10 +71,11 @@ def _ledger_callback(table: ResultsTable, context: TrialContext, total: int, ear
     from ray import tune
 
     class LedgerCallback(tune.Callback):
-        """Writes a row as each trial ends (driver side)."""
+        """Writes a row as each trial ends (driver side), and one for each trial an interrupt stopped."""
 
         def __init__(self):
             self.started: dict[str, float] = {}
+            self.ended_ids: set[str] = set()
             self.ended = 0
 
         def on_trial_start(self, iteration, trials, trial, **info):
@@ -83,6 +84,7 @@ def _ledger_callback(table: ResultsTable, context: TrialContext, total: int, ear
         def on_trial_complete(self, iteration, trials, trial, **info):
             result = trial.last_result or {}
             if result.get(REPLAYED):
+                self.ended_ids.add(trial.trial_id)
                 self._print(result[TRIAL_KEY], "replayed from the results table", result)
                 return
             if result.get(TRIAL_DONE):
@@ -96,7 +98,15 @@ def _ledger_callback(table: ResultsTable, context: TrialContext, total: int, ear
             message = result.get(TRIAL_ERROR) or f"the trial's process failed; see {trial.error_file}"
             self._record(trial, "error", result, error=message)
 
+        def on_experiment_end(self, trials, **info):
+            """Ctrl-C (SIGINT) ends the run without completing the running trials: they are `interrupted`
+            in the table (and run again on resume), not missing from it."""
+            for trial in trials:
+                if trial.trial_id in self.started and trial.trial_id not in self.ended_ids:
+                    self._record(trial, "interrupted", trial.last_result or {}, error=None)
+
         def _record(self, trial, status: str, result: dict, error: str | None):
+            self.ended_ids.add(trial.trial_id)
             params = {key: trial.config[key] for key in context.keys}
             key = trial_key(params)
             metrics = {k: _plain(result[k]) for k in result.get(METRIC_NAMES, ())}
