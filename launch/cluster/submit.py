@@ -94,9 +94,10 @@ def connect_client(address: str):
         raise ClusterError(f"Ray job API at {address}: {str(error).strip().splitlines()[0]}{hint}") from None
 
 
-def submit(address: str, command: str, pip: bool = True, wait: bool = False, timeout_s: float = 3600,
+def submit(address: str, command: str, pip: bool = True, wait: bool = False, timeout_s: float | None = None,
            env_vars: dict | None = None) -> tuple[str, str]:
-    """Submit; returns (job id, status). With wait, streams the job's logs until it ends."""
+    """Submit; returns (job id, status). With wait, streams the job's logs until it ends (a sweep takes
+    hours: no time limit unless timeout_s)."""
     client = connect_client(address)
     job_id = client.submit_job(entrypoint=command, runtime_env=runtime_env(pip, env_vars),
                                submission_id=f"tide-sweep-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
