@@ -29,7 +29,7 @@ SAMPLES_TITLE = "Sample dialogues"
 FIGURES_BEFORE = "Fine-tuned vs zero-shot"  # the figures go between the headline tables and the detailed ones
 # Shown first in the leaderboard when evaluated (the rest go to a second, transposed table).
 # The EPITOME mechanism scores (tide/evaluate/mechanisms.py) count when that scorer is evaluated.
-HEADLINE_METRICS = ("cosine", "bertscore", "factor_empathy", "mechanism_er", "mechanism_ip", "mechanism_ex",
+HEADLINE_METRICS = ("cosine", "bertscore_f1", "bertscore", "factor_empathy", "mechanism_er", "mechanism_ip", "mechanism_ex",
                     "safety_pass")
 
 
