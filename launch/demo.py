@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -65,6 +66,18 @@ def run_entry_point(module: str, *args: str) -> dict:
             "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
+def prepare_model(model_cfg: dict) -> dict:
+    """The model directory, converted from its GGUF on first use (here, so a bad file stops the demo in one line)."""
+    from tide.models.loading import resolve_model_source
+
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    directory = resolve_model_source(model_cfg)
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu, 1), "directory": directory,
+            "load_1min": [round(os.getloadavg()[0], 1)]}
+
+
 def run(args: argparse.Namespace) -> dict:
     from tide.report.demo import build_demo_report, format_demo, trial_seconds
     from tide.sweep.spec import load_spec
@@ -74,7 +87,8 @@ def run(args: argparse.Namespace) -> dict:
     config = compose(overrides)
     apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
                       wandb_mode=config["logger"]["mode"])
-    stages = {"data": run_entry_point("launch.data", *overrides)}
+    stages = {"model": prepare_model(config["model"])}
+    stages["data"] = run_entry_point("launch.data", *overrides)
     stages["sweep"] = run_entry_point("launch.sweep", str(args.spec), *args.overrides)
     sweep_dir = Path(config["paths"]["outputs"]) / "sweeps" / load_spec(args.spec).name
     report_started = time.perf_counter()
@@ -93,8 +107,13 @@ def run(args: argparse.Namespace) -> dict:
 
 
 def main(argv=None) -> int:
+    from tide.models.loading import ModelNotAvailableError
+
     try:
         run(parse_args(argv))
+    except ModelNotAvailableError as error:  # a missing, truncated or unsupported GGUF among them
+        print(f"demo: {error}", file=sys.stderr)
+        return 2
     except subprocess.CalledProcessError as error:
         print(f"demo: `{' '.join(error.cmd[1:])}` failed (exit {error.returncode}); its output is above",
               file=sys.stderr)

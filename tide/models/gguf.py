@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from tide.data.artifact import write_json_atomic
+from tide.models.loading import ModelNotAvailableError
 from tide.models.tiny import _fresh_sibling, _replace_dir
 
 CONVERSION_FILE = "conversion.json"
@@ -39,7 +40,7 @@ PARITY_PROMPTS = (
 PARITY_ATOL = 1e-4  # both sides are the same float32 weights; only summation order may differ
 
 
-class GGUFError(ValueError):
+class GGUFError(ModelNotAvailableError):
     """A GGUF file that cannot be converted: missing, truncated, or of a kind transformers cannot read."""
 
 
