@@ -48,6 +48,8 @@ def test_runs_offline_and_is_deterministic_and_resumable(tmp_path, no_network):
 
     text = format_summary(first)
     assert "TIDE data (synthetic): 120 dialogues, 30 personas" in text and "p99" in text
+    assert "seen 120 dialogues = 120 kept + 0 skipped" in text  # the reader accounts for every dialogue
+    assert "dialogues per persona: 4 for 30 personas" in text
     assert json.loads((tmp_path / "a" / "data" / "synthetic-30x4-s0" / "summary.json").read_text())
 
 
