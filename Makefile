@@ -23,7 +23,8 @@ DEMO_TRAIN ?= train=demo
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check test-gpu
+.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check test-gpu \
+	scorer validate-scorer
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -84,6 +85,16 @@ test-gpu: install ## Run the GPU tests (-m gpu; each needs CUDA, the vLLM ones v
 
 evaluate: install ## Score a run's generations (metrics, empathy factors, safety, statistics): ARGS= for overrides
 	$(PY) -m launch.evaluate $(ARGS)
+
+EPITOME ?=
+scorer: install ## Retrain the EPITOME mechanism scorers + their grouped-CV figures: make scorer EPITOME=DIR [ARGS="--out /tmp/s"]
+	@test -n "$(EPITOME)" || { echo "make scorer: set EPITOME=DIR (a directory with EPITOME's three CSVs)" >&2; exit 2; }
+	$(PY) -m launch.train_scorer "$(EPITOME)" $(ARGS)
+
+DIR ?=
+validate-scorer: install ## Agreement of the shipped scores with EPITOME labels: make validate-scorer DIR=... [ARGS="--json f.json"]
+	@test -n "$(DIR)" || { echo "make validate-scorer: set DIR=... (a directory with EPITOME's three CSVs)" >&2; exit 2; }
+	$(PY) -m launch.validate_scorer "$(DIR)" $(ARGS)
 
 SWEEP ?= sweeps/smoke.yaml
 DRY_RUN ?=

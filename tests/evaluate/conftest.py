@@ -74,3 +74,44 @@ def eval_inputs(tmp_path_factory):
     references = load_split(config["data"]["artifact_dir"], "test").to_pandas()
     write_generations(outputs / "runs" / config["run"]["name"], fake_generations(references))
     return config, references
+
+
+# EPITOME-format fixtures (tide/evaluate/epitome.py), written by the tests: never read from ../shared.
+EPITOME_FILES = {"emotional_reactions": "emotional-reactions-reddit.csv",
+                 "interpretations": "interpretations-reddit.csv", "explorations": "explorations-reddit.csv"}
+SEEKER_POSTS = ("I can't sleep and I keep replaying the accident every night.",
+                "My family doesn't understand why I'm always on edge since I came back.",
+                "I feel like a failure because I can't even go to the store anymore.",
+                "Everyone says I should be over it by now but I'm not.",
+                "I had another panic attack at work today and had to leave.",
+                "I don't know who to talk to about what happened to me.")
+# (response, ER level, IP level, EX level): hand-labelled the way EPITOME's annotators label.
+RESPONSES = (
+    ("I'm so sorry you're going through this, that sounds really painful and scary.", 2, 1, 0),
+    ("I understand how exhausting this must feel. I went through something similar and it took time.", 1, 2, 0),
+    ("What do you think sets it off? How have you been coping so far?", 0, 0, 2),
+    ("Just get over it, everyone has problems.", 0, 0, 0),
+    ("Have you tried exercise?", 0, 0, 1),
+)
+
+
+def write_epitome_dir(directory, posts: int = len(SEEKER_POSTS)) -> dict[str, list[int]]:
+    """Three EPITOME CSVs (every response style for each of `posts` seeker posts); returns the levels."""
+    import csv
+    from pathlib import Path
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    levels = {}
+    for column, (mechanism, name) in enumerate(EPITOME_FILES.items(), start=1):
+        levels[mechanism] = []
+        with (directory / name).open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["sp_id", "rp_id", "seeker_post", "response_post", "level", "rationales"])
+            for p, post in enumerate(SEEKER_POSTS[:posts]):
+                for r, response in enumerate(RESPONSES):
+                    level = response[column]
+                    writer.writerow([f"sp{p}", f"rp{p}_{r}", post, response[0], level,
+                                     response[0].split(",")[0] + "|" if level else ""])
+                    levels[mechanism].append(level)
+    return levels

@@ -15,3 +15,5 @@ def test_throughput_reports_both_rates_and_their_ratio(tmp_path):
     result = evaluation_throughput(eval_cfg, n_rows=8, naive_rows=4)
     assert result["rows"] == 8 and result["naive_rows"] == 4 and result["metrics"] == eval_cfg["metrics"]
     assert result["speedup"] == result["batched_rows_per_s"] / result["naive_rows_per_s"] > 0
+    assert result["sharing_speedup"] == result["batched_rows_per_s"] / result["separate_rows_per_s"] > 0
+    assert result["replies"] == 8 and result["scorers_replies_per_s"] > result["scorers_with_encoding_replies_per_s"] > 0

@@ -47,8 +47,11 @@ def test_writes_per_row_metrics_and_summary(evaluated):
     assert len(rows) == summary["rows"] == 80 and summary["failed_generations"] == 1
     rows = rows[rows["error"].isna()]
     for column in ("cosine", "bertscore_f1", "rouge_l", "bleu", "chrf", "meteor", "distinct_1", "length_ratio",
-                   "factor_emotion_recognition", "factor_empathy", "client_at_risk", "safety_pass", "reference"):
+                   "factor_emotion_recognition", "factor_empathy", "mechanism_er", "mechanism_ip_level", "mechanism_ex",
+                   "client_at_risk", "safety_pass", "reference"):
         assert rows[column].notna().all(), column
+    assert {"mechanism_er", "mechanism_ex_level", "factor_empathy"} <= set(summary["metrics"])  # leaderboard, tests
+    assert "EPITOME" in summary["metrics_info"]["mechanisms"]
     assert json.loads((eval_dir / "summary.json").read_text())["rows"] == 80
     assert not [p for p in eval_dir.iterdir() if p.name.startswith(".")]  # no temp files left
     assert "all-MiniLM-L6-v2" in summary["metrics_info"]["bertscore_encoder"]

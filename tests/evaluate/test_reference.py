@@ -52,6 +52,19 @@ def test_bertscore_equals_bert_score_on_the_same_encoder(scored):
     assert scored["bertscore_f1"][3] == 0.0  # bert_score's documented score for an empty candidate
 
 
+def test_shared_pass_bertscore_equals_the_library_beyond_the_truncation_length():
+    # One encoder pass serves cosine and BERTScore: bert_score's own call must agree, also on a text longer
+    # than the sentence encoder's 256 tokens (bert_score reads up to 512, so such pairs get its own pass).
+    long_reply = " ".join(["I hear how tired you are and I am sorry it has been so hard."] * 30)
+    replies, references = [long_reply, REPLIES[1]], [REFERENCES[0], long_reply]
+    scorer = ReferenceScorer(["cosine", "bertscore"])
+    assert scorer.shares_encoder()
+    shared = scorer.score([*replies, REPLIES[0]], [*references, REFERENCES[0]])  # + one short pair
+    library = reference.bertscore([*replies, REPLIES[0]], [*references, REFERENCES[0]])
+    for column, values in library.items():
+        assert shared[column] == pytest.approx(values, abs=1e-5), column
+
+
 def test_rouge_bleu_chrf_meteor_equal_their_libraries(scored):
     import sacrebleu
     from nltk.tokenize import wordpunct_tokenize

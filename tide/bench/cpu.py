@@ -22,6 +22,7 @@ TARGETS = {
     "generation_scaling": {"op": ">=", "value": 1.7},
     "padding_efficiency": {"op": ">=", "value": 0.90},
     "evaluation_speedup": {"op": ">=", "value": 5.0},
+    "evaluation_sharing": {"op": ">=", "value": 3.0},
 }
 
 
@@ -153,10 +154,6 @@ def bench_generation_scaling(config: dict, repeats: int, rows: int) -> list[dict
 
 
 def bench_evaluation(config: dict, repeats: int, rows: int, naive_rows: int) -> list[dict]:
-    from tide.evaluate.bench import evaluation_throughput
+    from tide.evaluate.bench import bench_evaluation as evaluation_entries  # shared / separate / per-row
 
-    runs = [evaluation_throughput(config["eval"], rows, naive_rows, int(config["seed"]) + repeat)
-            for repeat in range(repeats)]
-    return [measured("evaluation_speedup", f"Evaluation (rows/s, batched / per-row loop, {rows} rows)",
-                     [run["speedup"] for run in runs], "x", device_name(), TARGETS["evaluation_speedup"],
-                     {"runs": runs})]
+    return evaluation_entries(repeats, rows, naive_rows, config["eval"], int(config["seed"]), TARGETS, device_name())

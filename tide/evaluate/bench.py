@@ -1,14 +1,21 @@
-"""Evaluation throughput for `make bench`: the batched scorer against a naive per-row loop.
+"""Evaluation throughput for `make bench`: shared embeddings against separate encoders and a per-row loop.
 
     python -m tide.evaluate.bench [--rows 2000] [--naive-rows 200]
 
-Both sides run the same RowScorer (every CPU metric: cosine, BERTScore, ROUGE-L, BLEU, chrF, METEOR,
-distinct-n, length ratio, three-factor scores, safety) on synthetic rows shaped like a run's evaluation
-(each dialogue answered zero-shot and fine-tuned, so each reference appears twice); models and
-WordNet are loaded by a warm-up call first, so only scoring is timed. The batched side scores all rows
-in one call (encoder batches, each distinct text encoded once); the naive side calls it once per row.
-The naive loop's cost per row is constant, so it is timed on the first `naive_rows` rows only (a full
-2,000-row naive loop takes many minutes on 2 cores) and reported as rows/s like the batched side.
+Three sides run the same RowScorer (every CPU metric: cosine, BERTScore, ROUGE-L, BLEU, chrF, METEOR,
+distinct-n, length ratio, three-factor scores, EPITOME mechanism scores, safety) on synthetic rows shaped
+like a run's evaluation (each dialogue answered zero-shot and fine-tuned, so each reference appears
+twice); models and WordNet are loaded by a warm-up call first, so only scoring is timed.
+
+- shared: all rows in one call; each distinct text through the encoder once, that pass shared by cosine,
+  BERTScore, the factor and the mechanism scorers (the evaluation stage's path);
+- separate: all rows in one call, but every scorer encodes for itself (cosine, bert_score's own
+  BERTScorer, factor scorer, mechanism scorer): the pipeline's structure before sharing;
+- naive: the shared scorer called once per row. Its cost per row is constant, so it is timed on the first
+  `naive_rows` rows only (a full 2,000-row naive loop takes many minutes on 2 cores).
+
+Also timed: the factor + mechanism scorers alone on precomputed embeddings, and with the encoding of the
+replies included (replies/s).
 """
 
 from __future__ import annotations
@@ -45,28 +52,61 @@ def benchmark_rows(n_rows: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows[:n_rows])
 
 
+def _timed(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def scorer_throughput(scorer, replies: list[str]) -> dict:
+    """Factor + mechanism scorers on these replies: replies/s without and with encoding the replies."""
+    from tide.evaluate.embedding import TextEmbeddings
+    from tide.evaluate.reference import load_encoder
+
+    encoded = _timed(lambda: TextEmbeddings(load_encoder(None), replies))
+    embeddings = TextEmbeddings(load_encoder(None), replies).numpy_rows(replies)
+    scoring = _timed(lambda: (scorer.factors.score(replies, embeddings), scorer.mechanisms.score(replies, embeddings)))
+    return {"replies": len(replies), "scorers_replies_per_s": len(replies) / scoring,
+            "scorers_with_encoding_replies_per_s": len(replies) / (scoring + encoded)}
+
+
 def evaluation_throughput(eval_cfg: dict, n_rows: int = 2000, naive_rows: int = 200, seed: int = 0) -> dict:
-    """{"rows", "batched_rows_per_s", "naive_rows_per_s", "speedup"} for the full CPU metric set."""
+    """Rows/s of the shared, separate and naive sides for the full CPU metric set, and their ratios."""
     from tide.evaluate.pipeline import RowScorer
 
+    eval_cfg = {**eval_cfg, "factors": True, "mechanisms": True, "safety": True}
     rows = benchmark_rows(n_rows, seed)
-    scorer = RowScorer(eval_cfg)
-    scorer(rows.head(4))  # warm-up: load the encoders and WordNet, outside the timings
+    shared, separate = RowScorer(eval_cfg), RowScorer(eval_cfg, share_embeddings=False)
+    for scorer in (shared, separate):
+        scorer(rows.head(4))  # warm-up: load the encoders and WordNet, outside the timings
 
-    start = time.perf_counter()
-    scorer(rows)
-    batched_s = time.perf_counter() - start
-
+    shared_s = _timed(lambda: shared(rows))
+    separate_s = _timed(lambda: separate(rows))
     naive = rows.head(naive_rows)
-    start = time.perf_counter()
-    for i in range(len(naive)):
-        scorer(naive.iloc[[i]])
-    naive_s = time.perf_counter() - start
+    naive_s = _timed(lambda: [shared(naive.iloc[[i]]) for i in range(len(naive))])
 
-    batched_rate, naive_rate = len(rows) / batched_s, len(naive) / naive_s
-    return {"rows": len(rows), "metrics": list(eval_cfg["metrics"]), "batched_s": batched_s,
-            "batched_rows_per_s": batched_rate, "naive_rows": len(naive), "naive_s": naive_s,
-            "naive_rows_per_s": naive_rate, "speedup": batched_rate / naive_rate}
+    shared_rate, separate_rate, naive_rate = len(rows) / shared_s, len(rows) / separate_s, len(naive) / naive_s
+    return {"rows": len(rows), "metrics": list(eval_cfg["metrics"]), "batched_s": shared_s,
+            "batched_rows_per_s": shared_rate, "separate_s": separate_s, "separate_rows_per_s": separate_rate,
+            "naive_rows": len(naive), "naive_s": naive_s, "naive_rows_per_s": naive_rate,
+            "speedup": shared_rate / naive_rate, "sharing_speedup": shared_rate / separate_rate,
+            **scorer_throughput(shared, rows["reply"].tolist())}
+
+
+def bench_evaluation(repeats: int, rows: int, naive_rows: int, eval_cfg: dict, seed: int, targets: dict,
+                     device: str) -> list[dict]:
+    """`make bench` entries: shared vs per-row loop, shared vs separate encoders, scorer replies/s."""
+    from tide.bench.results import measured
+
+    runs = [evaluation_throughput(eval_cfg, rows, naive_rows, seed + repeat) for repeat in range(repeats)]
+    return [
+        measured("evaluation_speedup", f"Evaluation (rows/s, batched / per-row loop, {rows} rows)",
+                 [run["speedup"] for run in runs], "x", device, targets["evaluation_speedup"], {"runs": runs}),
+        measured("evaluation_sharing", f"Evaluation (rows/s, shared embeddings / separate encoders, {rows} rows)",
+                 [run["sharing_speedup"] for run in runs], "x", device, targets["evaluation_sharing"]),
+        measured("scorer_throughput", "Factor + mechanism scorers (replies/s, encoding included)",
+                 [run["scorers_with_encoding_replies_per_s"] for run in runs], "replies/s", device),
+    ]
 
 
 def main(argv=None) -> dict:
@@ -84,9 +124,11 @@ def main(argv=None) -> dict:
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         config = OmegaConf.to_container(compose("config", overrides=args.overrides), resolve=True)
     result = evaluation_throughput(config["eval"], args.rows, args.naive_rows, config["seed"])
-    print(f"evaluation: {result['batched_rows_per_s']:.1f} rows/s batched ({result['rows']} rows), "
-          f"{result['naive_rows_per_s']:.2f} rows/s per-row loop ({result['naive_rows']} rows): "
-          f"{result['speedup']:.1f}x")
+    print(f"evaluation: {result['batched_rows_per_s']:.1f} rows/s shared embeddings ({result['rows']} rows), "
+          f"{result['separate_rows_per_s']:.1f} rows/s separate encoders ({result['sharing_speedup']:.1f}x), "
+          f"{result['naive_rows_per_s']:.2f} rows/s per-row loop ({result['naive_rows']} rows; "
+          f"{result['speedup']:.1f}x); scorers {result['scorers_with_encoding_replies_per_s']:.0f} replies/s "
+          f"with encoding, {result['scorers_replies_per_s']:.0f} without")
     print(json.dumps(result))
     return result
 

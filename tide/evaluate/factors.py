@@ -1,22 +1,26 @@
-"""Reference-free three-factor empathy scores: a transparent scorer, and its accuracy on known spans.
+"""Reference-free three-factor empathy scores: a transparent scorer, and its self-consistency on known spans.
 
 The paper's empathy model has three factors (working definitions in ../shared/reference/paper.md):
 emotion recognition, distress normalization, supportive reflection. For each factor this scorer keeps
 
-- a small curated set of example sentences that clearly show the factor, and
-- a cue lexicon: regular expressions for the phrases that typically carry it.
+- a small set of example sentences in general peer-support language that clearly show the factor, and
+- a cue lexicon: regular expressions for phrases that commonly carry it in supportive replies
+  (reflective listening, validation, normalising, encouragement, pointing to help).
 
-A reply is split into sentences. For each sentence and factor:
+Both were written from general empathy language, not from tide/data/synthetic.py's templates: no cue or
+example exists only because a template uses it (a test checks the known template-only phrases are gone).
+For each reply and factor:
 
-    score = SIMILARITY_WEIGHT * max cosine(sentence, factor examples) + CUE_WEIGHT * [a cue matches]
+    score = SIMILARITY_WEIGHT * max cosine(reply embedding, factor examples) + CUE_WEIGHT * [a cue matches]
 
-and the reply's factor score is the best sentence's score (in [0, 1] after clipping). `empathy` is the
-mean of the three. Everything that decides a score is in this file: there is no trained classifier.
-The examples are written for this scorer; they are not copied from the synthetic generator's templates.
+clipped to [0, 1]; `empathy` is the mean of the three. The reply embedding is the one the evaluation
+computes once per reply (tide/evaluate/embedding.py) and shares with cosine similarity and the mechanism
+scorers. Everything that decides a score is in this file: there is no trained classifier.
 
-`factor_accuracy` checks the scorer against the synthetic data's recorded `factor_spans`: a factor is
-present in a reference reply when it has a span. It reports precision and recall at the threshold and
-the threshold-free AUC (chance: 0.5).
+How far these scores agree with people is measured on EPITOME's human labels (`python -m
+launch.validate_scorer`, docs/evaluation.md). `factor_accuracy` checks the scorer against the synthetic
+data's recorded `factor_spans`: the synthetic replies are written in the same general language, so this
+is a self-consistency check, not a validation.
 """
 
 from __future__ import annotations
@@ -30,98 +34,93 @@ from tide.data.synthetic import FACTORS
 
 EXAMPLES = {
     "emotion_recognition": (
-        "It sounds like you are feeling really scared and alone right now.",
-        "I can hear how exhausted and frustrated you are.",
-        "You seem to be carrying a lot of guilt about this.",
-        "That must feel overwhelming and frightening.",
-        "It sounds like this has left you feeling numb and disconnected.",
-        "I can tell how anxious this makes you.",
-        "You sound heartbroken and worn out.",
-        "It seems you're feeling ashamed, and that hurts.",
+        "It sounds like you're feeling really hurt and lonely.",
+        "I understand how scared you must be right now.",
+        "You must feel so frustrated and let down.",
+        "That sounds incredibly painful and exhausting.",
+        "I can see why you feel hopeless after all of this.",
+        "It seems like you're angry and sad at the same time.",
+        "I'm so sorry you're hurting like this.",
+        "You sound overwhelmed and worn out.",
     ),
     "distress_normalization": (
-        "Many people who have been through trauma react in exactly this way.",
-        "What you're going through is a very common response to a traumatic experience.",
-        "Your reaction makes sense given what happened; it doesn't mean something is wrong with you.",
-        "Lots of survivors experience this too, so you are not alone.",
-        "It's completely understandable to feel this way after something so overwhelming.",
-        "These reactions are a normal response to an abnormal event.",
-        "It's natural for the body to stay on alert after danger.",
-        "This happens to a lot of people after trauma and it is not a sign of weakness.",
+        "A lot of people feel exactly the same way; you're not alone.",
+        "What you're feeling is completely normal after what you went through.",
+        "It makes total sense that you would react like this.",
+        "There's nothing wrong with you for feeling this way.",
+        "Anyone in your situation would struggle with this.",
+        "Your feelings are valid and understandable.",
+        "It's okay to feel like this; it doesn't make you weak.",
+        "I've been through something similar and felt the same.",
     ),
     "supportive_reflection": (
-        "You've been holding so much, and you are still trying to take care of yourself.",
-        "It might help to take a few slow breaths and notice what is around you.",
-        "A therapist who understands trauma could help you work through this at your own pace.",
-        "Reaching out like this shows real strength, and you don't have to do it alone.",
-        "You could try writing down what comes up, so it feels a little more manageable.",
-        "Would it help to talk to someone you trust about how you're doing?",
-        "Be gentle with yourself; small steps still count.",
-        "You deserve support while you heal, and asking for it is a good step.",
+        "You've shown a lot of strength by reaching out.",
+        "Talking to a counselor or therapist might really help.",
+        "Please be kind to yourself while you get through this.",
+        "Maybe try taking things one step at a time.",
+        "You deserve support, and it's okay to ask for it.",
+        "I'm here for you if you want to talk more.",
+        "Have you thought about telling someone close to you how you feel?",
+        "Taking care of yourself right now is what matters most.",
     ),
 }
 
+_FEELINGS = (r"(?:scared|afraid|frightened|anxious|worried|alone|lonely|isolated|numb|empty|ashamed|guilty|"
+             r"exhausted|tired|drained|overwhelmed|sad|down|depressed|angry|frustrated|hurt|betrayed|"
+             r"hopeless|helpless|worthless|lost|stuck|trapped|confused|upset|heartbroken|on\s+edge)")
 CUES = {
     "emotion_recognition": (
-        r"\b(?:it\s+)?sounds?\s+like\s+you(?:'re|\s+are|\s+feel)",
-        r"\bi\s+can\s+(?:hear|tell|see|imagine|sense)\s+(?:how|that)\b",
+        r"\b(?:it\s+)?sounds?\s+like\s+you\b",
+        r"\bi\s+can\s+(?:only\s+)?(?:hear|tell|see|imagine|sense)\s+(?:how|that|why|what)\b",
+        r"\bi\s+(?:can\s+)?understand\s+(?:how|why|what|that)\b",
         r"\byou\s+(?:sound|seem)\b",
-        r"\byou(?:'re|\s+are|'ve\s+been|\s+have\s+been)\s+feeling\b",
-        r"\byou\s+feel\b",
-        r"\bpart\s+of\s+you\s+feels?\b",
-        r"\bleft\s+you\s+feeling\b",
-        r"\b(?:picking\s+up|hear(?:ing)?)\s+how\s+(?!much)\w+",
-        r"\bfeeling\s+\w+\s+seems\b",
-        r"\bfeel(?:ing)?\s+(?:so\s+)?(?:scared|afraid|anxious|alone|lonely|numb|ashamed|guilty|exhausted|"
-        r"overwhelmed|sad|angry|hopeless|on\s+edge|trapped|stuck)\b",
-        r"\bthat\s+(?:sounds|must\s+be|must\s+feel)\s+(?:so\s+|really\s+)?(?:hard|painful|frightening|"
-        r"overwhelming|exhausting|unbearable)\b",
+        r"\byou\s+(?:must|might)\s+(?:feel|be\s+feeling)\b",
+        r"\byou(?:'re|\s+are|'ve\s+been|\s+have\s+been)\s+(?:feeling|going\s+through)\b",
+        r"\b(?:how|what)\s+you(?:'re|\s+are)?\s+feel(?:ing)?\b",
+        r"\bfeel(?:s|ing)?\s+(?:so\s+|really\s+|very\s+)?" + _FEELINGS + r"\b",
+        r"\b(?:that|this|it)\s+(?:sounds|must\s+be|must\s+feel|seems)\s+(?:so\s+|really\s+|very\s+|incredibly\s+)?"
+        r"(?:hard|difficult|painful|tough|scary|frightening|overwhelming|exhausting|awful|terrible|lonely)\b",
+        r"\b(?:i'?m|i\s+am)\s+(?:so\s+|really\s+|very\s+)?sorry\s+(?:you|that|to\s+hear)\b",
     ),
     "distress_normalization": (
-        r"\b(?:very\s+|really\s+|so\s+|far\s+more\s+)?common\b",
-        r"\b(?:many|lots\s+of|a\s+lot\s+of)\s+(?:people|survivors)\b",
-        r"\bunderstandable\b",
-        r"\bnot\s+alone\b",
-        r"\bnormal\s+(?:reaction|response)\b",
-        r"\byour\s+reactions?\s+(?:makes?|is|are)\s+(?:sense|understandable|normal)\b",
-        r"\breact\s+(?:this|that)\s+way\b",
-        r"\b(?:people|survivors|the\s+(?:body|mind|brain))\s+(?:very\s+)?(?:often|tends?\s+to|frequently)\b",
-        r"\bnot\s+a\s+(?:sign|flaw)\b",
-        r"\b(?:natural|human)\s+(?:way|response|reaction)\b",
-        r"\b(?:doesn't|does\s+not|don't)\s+mean\s+you(?:'re|\s+are)?\s+(?:weak|broken|failing)\b",
+        r"\b(?:very\s+|really\s+|so\s+|quite\s+)?(?:common|normal|natural)\b",
+        r"\b(?:many|lots\s+of|a\s+lot\s+of|so\s+many|plenty\s+of|most|other)\s+(?:people|survivors|others)\b",
+        r"\b(?:understandable|valid)\b",
+        r"\bmakes?\s+(?:total\s+|complete\s+|perfect\s+|a\s+lot\s+of\s+)?sense\b",
+        r"\bnot\s+(?:alone|the\s+only\s+one)\b",
+        r"\b(?:anyone|everyone|most\s+people)\s+(?:would|could|in\s+your)\b",
+        r"\bnothing\s+(?:wrong\s+with\s+you|to\s+be\s+ashamed)\b",
+        r"\bnot\s+your\s+fault\b",
+        r"\b(?:doesn't|does\s+not|don't)\s+(?:mean|make)\s+you\b",
+        r"\byou(?:'re|\s+are)\s+not\s+(?:crazy|weak|broken|overreacting|a\s+failure)\b",
+        r"\bit'?s\s+(?:ok|okay|alright|fine)\s+to\s+(?:feel|be|not)\b",
+        r"\bi'?ve\s+(?:been\s+through|felt|had)\b",
     ),
     "supportive_reflection": (
-        r"\b(?:it\s+)?(?:might|may|could)\s+help\b",
-        r"\byou\s+(?:might|could)\s+try\b",
-        r"\b(?:therapist|counsell?or|doctor|professional|support\s+group)\b",
-        r"\b(?:breath(?:e|ing)?|grounding|ground\s+under)\b",
-        r"\byou\s+(?:deserve|don't\s+have\s+to)\b",
-        r"\b(?:strength|courage)\b",
-        r"\b(?:gentle|kind)\s+(?:with|to)\s+yourself\b",
-        r"\bsmall\s+steps?\b",
+        r"\b(?:might|may|could|can|would)\s+(?:really\s+)?help\b",
+        r"\b(?:you\s+(?:could|might|can)|maybe|perhaps)\s+(?:try|consider|think\s+about)\b",
+        r"\bhave\s+you\s+(?:tried|considered|thought\s+about)\b",
+        r"\b(?:therapist|therapy|counsell?or|counsell?ing|doctor|psychiatrist|psychologist|professional|"
+        r"support\s+group|hotline|helpline)\b",
+        r"\b(?:breath(?:e|ing)?|grounding|mindfulness|meditation|journal(?:ing)?)\b",
+        r"\byou\s+(?:deserve|don't\s+have\s+to|do\s+not\s+have\s+to)\b",
+        r"\b(?:strength|strong|courage|brave|proud\s+of\s+you)\b",
+        r"\b(?:gentle|kind|patient|easy)\s+(?:with|to|on)\s+yourself\b",
+        r"\b(?:one|small|little)\s+steps?\b",
         r"\bsomeone\s+you\s+trust\b",
-        r"\byou(?:'re|\s+are)\s+still\b",
-        r"\bit'?s\s+okay\s+to\b",
-        r"\b(?:try|you\s+could)\s+\w+ing\b",
-        r"\byou\s+could\s+(?:keep|write|plan|ask|tell|mark)\b",
-        r"\bcan\s+start\s+(?:very\s+)?small\b",
+        r"\breach(?:ing)?\s+out\b",
+        r"\b(?:here\s+for\s+you|take\s+care\s+of\s+yourself|self[-\s]care)\b",
     ),
 }
 SIMILARITY_WEIGHT = 0.6
 CUE_WEIGHT = 0.4
 THRESHOLD = 0.55  # chosen on a synthetic set with another seed than the tests use; see docs/evaluation.md
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 _CUES = {factor: [re.compile(p, re.IGNORECASE) for p in patterns] for factor, patterns in CUES.items()}
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences and clauses by end punctuation (no NLTK data needed); short replies need no more."""
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
-
-
-def cue_hits(sentence: str, factor: str) -> bool:
-    return any(pattern.search(sentence) for pattern in _CUES[factor])
+def cue_hits(text: str, factor: str) -> bool:
+    return any(pattern.search(text) for pattern in _CUES[factor])
 
 
 class FactorScorer:
@@ -135,26 +134,23 @@ class FactorScorer:
         return self.encoder.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
 
-    def score(self, replies: list[str]) -> dict[str, list[float]]:
-        """{factor: score per reply, ..., "empathy": mean of the three}; an empty reply scores 0."""
-        sentences, owner = [], []
-        for i, reply in enumerate(replies):
-            for sentence in split_sentences(reply or ""):
-                sentences.append(sentence)
-                owner.append(i)
-        out = {factor: [0.0] * len(replies) for factor in FACTORS}
-        if sentences:
-            # Each distinct sentence once: replies to one dialogue share many sentences.
-            distinct = list(dict.fromkeys(sentences))
-            position = {s: i for i, s in enumerate(distinct)}
-            embedded = self._embed(distinct)[[position[s] for s in sentences]]
-            for factor in FACTORS:
-                similarity = (embedded @ self._examples[factor].T).max(axis=1)
-                cues = np.array([cue_hits(s, factor) for s in sentences], dtype=float)
-                sentence_scores = np.clip(SIMILARITY_WEIGHT * similarity + CUE_WEIGHT * cues, 0.0, 1.0)
-                for i, value in zip(owner, sentence_scores.tolist()):
-                    out[factor][i] = max(out[factor][i], value)
-        out["empathy"] = [float(np.mean([out[f][i] for f in FACTORS])) for i in range(len(replies))]
+    def score(self, replies: list[str], embeddings: np.ndarray | None = None) -> dict[str, list[float]]:
+        """{factor: score per reply, ..., "empathy": mean of the three}; an empty reply scores 0.
+
+        embeddings: the replies' normalised sentence embeddings when the caller has them (the evaluation
+        computes one per reply and shares it); None encodes the replies here."""
+        replies = [reply or "" for reply in replies]
+        if not replies:
+            return {name: [] for name in (*FACTORS, "empathy")}
+        embeddings = self._embed(replies) if embeddings is None else np.asarray(embeddings, dtype=np.float32)
+        empty = np.array([not reply.strip() for reply in replies])
+        out = {}
+        for factor in FACTORS:
+            similarity = (embeddings @ self._examples[factor].T).max(axis=1)
+            cues = np.array([cue_hits(reply, factor) for reply in replies], dtype=float)
+            scores = np.clip(SIMILARITY_WEIGHT * similarity + CUE_WEIGHT * cues, 0.0, 1.0)
+            out[factor] = np.where(empty, 0.0, scores).tolist()
+        out["empathy"] = np.mean([out[f] for f in FACTORS], axis=0).tolist()
         return out
 
 

@@ -31,6 +31,7 @@ DISCLAIMER = ("These scores describe model replies for research. Language models
               "clinical care; a person in crisis needs a human: a crisis line, emergency services or a clinician.")
 GENERATION_COLUMNS = ("dialogue_id", "condition", "model", "reply")
 FACTOR_SCORE_COLUMNS = tuple(f"factor_{name}" for name in (*FACTORS, "empathy"))
+# mechanism_<er|ip|ex> (P present) and mechanism_<er|ip|ex>_level: tide.evaluate.mechanisms.SCORE_COLUMNS
 SAFETY_COLUMNS = ("client_at_risk", "crisis_referral", "harmful", "safety_pass")
 SAMPLE_COLUMNS = ("dialogue_id", "model", "condition", "scenario", "client", "reply", "reference")
 
@@ -90,36 +91,59 @@ def attach_references(frame: pd.DataFrame, artifact_dir: str | Path, split: str)
 
 
 class RowScorer:
-    """Reference metrics, factor scores and safety columns for a batch of rows (a Ray Data actor, too)."""
+    """Reference metrics, factor, mechanism and safety columns for a batch of rows (a Ray Data actor, too).
 
-    def __init__(self, eval_cfg: dict):
-        from tide.evaluate.reference import ReferenceScorer
+    Each distinct reply and reference goes through the encoder once (tide/evaluate/embedding.py); cosine
+    similarity, BERTScore (same encoder), the factor scorer and the mechanism scorers share that pass.
+    share_embeddings=False lets every scorer encode for itself (the pipeline before sharing; `make bench`
+    compares the two)."""
 
-        self.eval_cfg = eval_cfg
+    def __init__(self, eval_cfg: dict, share_embeddings: bool = True):
+        from tide.evaluate.reference import ReferenceScorer, load_encoder
+
+        self.eval_cfg, self.share_embeddings = eval_cfg, share_embeddings
         self.reference = ReferenceScorer(eval_cfg["metrics"], eval_cfg["embedder"], eval_cfg["bertscore"]["model"],
                                          eval_cfg["bertscore"]["num_layers"], eval_cfg["batch_size"])
-        self.factors = None
+        self.factors = self.mechanisms = None
         if eval_cfg["factors"]:
             from tide.evaluate.factors import FactorScorer
-            from tide.evaluate.reference import load_encoder
 
             self.factors = FactorScorer(load_encoder(eval_cfg["embedder"]), eval_cfg["factor_threshold"],
                                         eval_cfg["batch_size"])
+        if eval_cfg["mechanisms"]:
+            from tide.evaluate.mechanisms import MechanismScorer
+
+            self.mechanisms = MechanismScorer()
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         from tide.evaluate.safety import check_safety
 
         replies = batch["reply"].fillna("").astype(str).tolist()
+        references = batch["reference"].tolist()
+        embedded = self.reference.embed([*replies, *references]) if self.share_embeddings else None
         out = batch.copy()
-        for column, values in self.reference.score(replies, batch["reference"].tolist()).items():
+        for column, values in self.reference.score(replies, references, embedded).items():
             out[column] = values
         if self.factors is not None:
-            for name, values in self.factors.score(replies).items():
+            reply_rows = embedded.numpy_rows(replies) if embedded is not None else None
+            for name, values in self.factors.score(replies, reply_rows).items():
                 out[f"factor_{name}"] = values
+        if self.mechanisms is not None:
+            for column, values in self.mechanisms.score(replies, self._mechanism_embeddings(replies, embedded)).items():
+                out[column] = values
         if self.eval_cfg["safety"]:
             for column, values in check_safety(batch["client"].tolist(), replies).items():
                 out[column] = values
         return out
+
+    def _mechanism_embeddings(self, replies: list[str], embedded):
+        """The mechanism scorers read MiniLM embeddings: the shared ones unless eval.embedder is another encoder."""
+        from tide.evaluate.embedding import TextEmbeddings
+        from tide.evaluate.reference import load_encoder
+
+        if embedded is None or self.eval_cfg["embedder"] is not None:
+            embedded = TextEmbeddings(load_encoder(None), replies, self.eval_cfg["batch_size"])
+        return embedded.numpy_rows(replies)
 
 
 def score_rows(frame: pd.DataFrame, eval_cfg: dict) -> pd.DataFrame:
@@ -214,7 +238,11 @@ def describe_metrics(eval_cfg: dict) -> dict:
                            eval_cfg["bertscore"]["num_layers"]).describe()
     if eval_cfg["factors"]:
         info["factors"] = (f"tide.evaluate.factors: example similarity + cue lexicons, "
-                           f"threshold {eval_cfg['factor_threshold']}")
+                           f"threshold {eval_cfg['factor_threshold']} (not trained; EPITOME agreement in "
+                           "docs/evaluation.md)")
+    if eval_cfg["mechanisms"]:
+        info["mechanisms"] = ("tide.evaluate.mechanisms: EPITOME ER/IP/EX scorers trained on human labels "
+                              "(grouped-CV agreement in tide/evaluate/scorers/cv_metrics.json)")
     return info
 
 
@@ -222,7 +250,10 @@ def _is_metric(column: str) -> bool:
     from tide.evaluate.judge import JUDGE_SCORES
     from tide.evaluate.reference import METRIC_COLUMNS
 
+    from tide.evaluate.mechanisms import SCORE_COLUMNS as MECHANISM_COLUMNS
+
     return (any(column in columns for columns in METRIC_COLUMNS.values()) or column in FACTOR_SCORE_COLUMNS
+            or column in MECHANISM_COLUMNS
             or column in {f"judge_{name}" for name in JUDGE_SCORES} or column == "safety_pass")
 
 
@@ -311,8 +342,8 @@ def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
 
 def sample_table(scored: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     """n rows (seeded) with their texts and main scores, for the W&B table."""
-    columns = [c for c in (*SAMPLE_COLUMNS, "cosine", "bertscore_f1", "rouge_l", "factor_empathy", "safety_pass",
-                           "judge_overall") if c in scored]
+    columns = [c for c in (*SAMPLE_COLUMNS, "cosine", "bertscore_f1", "rouge_l", "factor_empathy", "mechanism_er",
+                           "mechanism_ip", "mechanism_ex", "safety_pass", "judge_overall") if c in scored]
     return scored.sample(n=min(n, len(scored)), random_state=seed)[columns].sort_values(["dialogue_id", "condition"])
 
 

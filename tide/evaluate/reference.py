@@ -108,18 +108,52 @@ def meteor_available() -> bool:
 
 
 def cosine_scores(encoder, replies: list[str], references: list[str], batch_size: int = 64) -> list[float]:
-    """Row-wise cosine similarity of the sentence embeddings.
+    """Row-wise cosine similarity of the sentence embeddings (each distinct text encoded once)."""
+    from tide.evaluate.embedding import TextEmbeddings
 
-    Each distinct text is encoded once: a reference recurs once per model x condition, so this
-    divides the encoder's work (the dominant cost on CPU) by up to that factor.
-    """
-    texts = list(dict.fromkeys([*replies, *references]))
-    position = {text: i for i, text in enumerate(texts)}
-    embeddings = encoder.encode(texts, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True,
-                                show_progress_bar=False)
-    reply_rows = embeddings[[position[t] for t in replies]]
-    reference_rows = embeddings[[position[t] for t in references]]
-    return (reply_rows * reference_rows).sum(dim=-1).clamp(-1.0, 1.0).tolist()
+    return cosine_from_embeddings(TextEmbeddings(encoder, [*replies, *references], batch_size), replies, references)
+
+
+def cosine_from_embeddings(embedded, replies: list[str], references: list[str]) -> list[float]:
+    """Cosine similarity from shared TextEmbeddings: a reference recurs once per model x condition and
+    is encoded once, as is every reply (the factor and mechanism scorers reuse the same rows)."""
+    return (embedded.rows(replies) * embedded.rows(references)).sum(dim=-1).clamp(-1.0, 1.0).tolist()
+
+
+def bertscore_from_embeddings(embedded, replies: list[str], references: list[str],
+                              batch_size: int = 64) -> dict[str, list[float]]:
+    """BERTScore (no idf, no rescaling) by bert_score's own greedy matching on the shared encoder's last-layer
+    token states: the values of `bertscore()` for the same encoder and layer, without a second forward pass.
+    As bert_score weighs them with idf off, [CLS] and [SEP] count 0 and every other token 1. Pairs with a
+    text the sentence encoder truncated go through `bertscore()` itself (it truncates later)."""
+    import torch
+    from bert_score.utils import greedy_cos_idf
+    from torch.nn.utils.rnn import pad_sequence
+
+    def padded(texts):
+        states = [embedded.tokens(t).clone() for t in texts]  # greedy_cos_idf normalises in place
+        lengths = torch.tensor([len(s) for s in states])
+        weights = [torch.cat([torch.zeros(1), torch.ones(len(s) - 2), torch.zeros(1)]) for s in states]
+        mask = torch.arange(int(lengths.max())).expand(len(states), -1) < lengths[:, None]
+        return pad_sequence(states, batch_first=True, padding_value=2.0), mask, pad_sequence(weights, batch_first=True)
+
+    keep = [i for i, (reply, ref) in enumerate(zip(replies, references)) if reply.strip() and ref.strip()]
+    columns = {name: [0.0] * len(replies) for name in ("bertscore_precision", "bertscore_recall", "bertscore_f1")}
+    long = [i for i in keep if embedded.truncated(replies[i]) or embedded.truncated(references[i])]
+    if long:  # bert_score reads past the sentence encoder's truncation: its own pass for these pairs
+        own = bertscore([replies[i] for i in long], [references[i] for i in long], batch_size=batch_size)
+        for name, values in own.items():
+            for i, value in zip(long, values):
+                columns[name][i] = value
+        keep = sorted(set(keep) - set(long))
+    with torch.no_grad():
+        for start in range(0, len(keep), batch_size):
+            rows = keep[start:start + batch_size]
+            scores = greedy_cos_idf(*padded([references[i] for i in rows]), *padded([replies[i] for i in rows]))
+            for name, values in zip(columns, scores):
+                for i, value in zip(rows, values.tolist()):
+                    columns[name][i] = value
+    return columns
 
 
 @functools.lru_cache(maxsize=2)
@@ -206,15 +240,33 @@ class ReferenceScorer:
     def columns(self) -> list[str]:
         return [column for name in self.metrics for column in METRIC_COLUMNS[name]]
 
-    def score(self, replies: list[str], references: list[str]) -> dict[str, list]:
+    def shares_encoder(self) -> bool:
+        """BERTScore runs on the cosine encoder's last layer (the default MiniLM, layer 6), so one forward
+        pass serves both (TextEmbeddings with tokens=True)."""
+        return ("bertscore" in self.metrics and self.embedder is None and self.bertscore_model is None
+                and self.bertscore_layers in (None, DEFAULT_BERTSCORE_LAYERS))
+
+    def embed(self, texts: list[str]):
+        """The shared TextEmbeddings of these texts (with token states when BERTScore can use them)."""
+        from tide.evaluate.embedding import TextEmbeddings
+
+        return TextEmbeddings(load_encoder(self.embedder), texts, self.batch_size, tokens=self.shares_encoder())
+
+    def score(self, replies: list[str], references: list[str], embedded=None) -> dict[str, list]:
+        """Every chosen metric; `embedded` (from `embed`, covering replies and references) is reused
+        instead of encoding again."""
         if len(replies) != len(references):
             raise ValueError(f"{len(replies)} replies but {len(references)} references")
         out: dict[str, list] = {}
         if not replies:
             return {column: [] for column in self.columns()}
+        if embedded is None and ("cosine" in self.metrics or self.shares_encoder()):
+            embedded = self.embed([*replies, *references])
         if "cosine" in self.metrics:
-            out["cosine"] = cosine_scores(load_encoder(self.embedder), replies, references, self.batch_size)
-        if "bertscore" in self.metrics:
+            out["cosine"] = cosine_from_embeddings(embedded, replies, references)
+        if "bertscore" in self.metrics and self.shares_encoder() and embedded.token_states is not None:
+            out.update(bertscore_from_embeddings(embedded, replies, references, self.batch_size))
+        elif "bertscore" in self.metrics:
             out.update(bertscore(replies, references, self.bertscore_model, self.bertscore_layers,
                                  self.batch_size))
         for name, metric in _PAIR_METRICS.items():

@@ -1,0 +1,120 @@
+"""Agreement of a score with human labels: AUC, Spearman, F1 and Brier with cluster-bootstrap CIs, calibration.
+
+Used for the mechanism scorers' cross-validation (tide/evaluate/mechanism_training.py) and for
+`python -m launch.validate_scorer` (tide/evaluate/validation.py). Pairs that share a seeker post are not
+independent, so the bootstrap resamples seeker posts (`groups`), not pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from tide.evaluate.factors import auc
+
+CI_LEVEL = 0.95
+
+
+def f1_at(probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> float:
+    predicted, labels = np.asarray(probabilities) >= threshold, np.asarray(labels, dtype=bool)
+    true_positives = int((predicted & labels).sum())
+    denominator = int(predicted.sum()) + int(labels.sum())
+    return 2 * true_positives / denominator if denominator else float("nan")
+
+
+def best_f1_threshold(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold (among the predicted values) with the highest F1: chosen on out-of-fold predictions."""
+    candidates = np.unique(np.round(probabilities, 3))
+    return float(max(candidates, key=lambda t: f1_at(probabilities, labels, t)))
+
+
+def brier(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean((np.asarray(probabilities, dtype=float) - np.asarray(labels, dtype=float)) ** 2))
+
+
+def spearman(values: np.ndarray, levels: np.ndarray) -> float:
+    if len(np.unique(values)) < 2 or len(np.unique(levels)) < 2:
+        return float("nan")
+    return float(spearmanr(values, levels).statistic)
+
+
+def _statistics(probabilities, expected_levels, levels, threshold) -> dict[str, float]:
+    present = levels > 0
+    return {"auc": auc(probabilities, present), "spearman": spearman(expected_levels, levels),
+            "f1": f1_at(probabilities, present, threshold), "brier": brier(probabilities, present)}
+
+
+def cluster_bootstrap_indices(groups, n_boot: int, seed: int):
+    """Row indices of n_boot resamples of whole groups (with replacement)."""
+    _, inverse = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
+    n_groups = inverse.max() + 1 if len(inverse) else 0
+    rng = np.random.default_rng(seed)
+    rows = np.arange(len(inverse))
+    for _ in range(n_boot):
+        counts = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+        yield np.repeat(rows, counts[inverse])
+
+
+def agreement(probabilities, expected_levels, levels, groups, threshold: float, n_boot: int = 1000,
+              seed: int = 0) -> dict:
+    """n, AUC (level > 0 vs 0), Spearman of the expected level with the level, F1 at the threshold and
+    Brier score of P(present), each with a percentile 95% CI over `n_boot` seeker-post resamples."""
+    probabilities, expected_levels = np.asarray(probabilities, dtype=float), np.asarray(expected_levels, dtype=float)
+    levels = np.asarray(levels, dtype=int)
+    point = _statistics(probabilities, expected_levels, levels, threshold)
+    samples = {name: [] for name in point}
+    for rows in cluster_bootstrap_indices(groups, n_boot, seed):
+        for name, value in _statistics(probabilities[rows], expected_levels[rows], levels[rows], threshold).items():
+            samples[name].append(value)
+    tail = (1 - CI_LEVEL) / 2 * 100
+    out = {"n": int(len(levels)), "positives": int((levels > 0).sum()), "threshold": float(threshold)}
+    for name, value in point.items():
+        finite = np.asarray(samples[name], dtype=float)
+        finite = finite[np.isfinite(finite)]
+        out[name] = value
+        out[f"{name}_ci"] = ([float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
+                             if len(finite) else [float("nan"), float("nan")])
+    return out
+
+
+def auc_with_ci(scores, labels, groups, n_boot: int = 1000, seed: int = 0) -> dict:
+    """AUC of any score against binary labels, with the same seeker-post bootstrap CI."""
+    scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
+    values = np.array([auc(scores[rows], labels[rows]) for rows in cluster_bootstrap_indices(groups, n_boot, seed)])
+    values = values[np.isfinite(values)]
+    tail = (1 - CI_LEVEL) / 2 * 100
+    return {"n": int(len(labels)), "auc": auc(scores, labels),
+            "auc_ci": [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
+            if len(values) else [float("nan"), float("nan")]}
+
+
+def reliability(probabilities, labels, bins: int = 10) -> list[dict]:
+    """Calibration table: per equal-width probability bin, count, mean predicted and observed rate."""
+    probabilities, labels = np.asarray(probabilities, dtype=float), np.asarray(labels, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probabilities, edges[1:-1]), 0, bins - 1)
+    return [{"low": float(edges[b]), "high": float(edges[b + 1]), "count": int((which == b).sum()),
+             "mean_predicted": float(probabilities[which == b].mean()) if (which == b).any() else None,
+             "observed": float(labels[which == b].mean()) if (which == b).any() else None} for b in range(bins)]
+
+
+def reliability_plot(curves: dict[str, list[dict]], path, title: str) -> None:
+    """One reliability diagram (observed vs predicted per bin, point size ~ count) for several scores."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from tide.data.artifact import write_atomic
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")
+    for name, table in curves.items():
+        used = [row for row in table if row["count"]]
+        ax.plot([r["mean_predicted"] for r in used], [r["observed"] for r in used], marker="o", label=name)
+    ax.set(xlabel="predicted P(mechanism present)", ylabel="observed share present", xlim=(0, 1), ylim=(0, 1),
+           title=title)
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    write_atomic(path, lambda temp: fig.savefig(temp, format="png", dpi=110))
+    plt.close(fig)
