@@ -82,7 +82,7 @@ def trial_seconds(trials_dir: Path) -> dict:
             if summary.get("step_time_s") and summary.get("steps"):
                 out[f"trial {condition}: training steps"] = {
                     "wall_s": round(summary["step_time_s"] * summary["steps"], 1), "steps": summary["steps"],
-                    "tokens_per_s": summary.get("tokens_per_second"),
+                    "tokens_per_s": round(sum(summary.get("tokens_per_second_per_worker") or [0.0]), 1),
                     "torch_threads_per_worker": summary.get("torch_threads_per_worker")}
     return out
 
