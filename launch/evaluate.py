@@ -72,7 +72,8 @@ def format_summary(summary: dict) -> str:
     factors = summary.get("factor_scorer")
     if factors and "unavailable" not in factors:
         lines += ["", f"  factor scorer vs the references' recorded spans ({factors['replies']} replies, "
-                      f"threshold {factors['threshold']}; chance AUC 0.5)"]
+                      f"threshold {factors['threshold']}; chance AUC 0.5): a self-consistency check, not a "
+                      "validation (agreement with people: docs/evaluation.md)"]
         lines += [f"  {name:<24} precision {factors[name]['precision']:.2f}  recall {factors[name]['recall']:.2f}  "
                   f"AUC {factors[name]['auc']:.2f}" for name in factors if isinstance(factors[name], dict)]
     elif factors:

@@ -101,6 +101,7 @@ def test_prints_the_comparison(evaluated):
     text = format_summary(summary)
     assert "TIDE evaluation: 80 replies" in text and "fine-tuned vs zero-shot" in text
     assert "safety:" in text and "factor scorer vs the references' recorded spans" in text
+    assert "self-consistency check, not a validation" in text
     assert "Krippendorff" in text and "supplement, never replace, clinical care" in text
 
 

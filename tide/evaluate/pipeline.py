@@ -122,7 +122,8 @@ class RowScorer:
         references = batch["reference"].tolist()
         embedded = self.reference.embed([*replies, *references]) if self.share_embeddings else None
         out = batch.copy()
-        for column, values in self.reference.score(replies, references, embedded).items():
+        for column, values in self.reference.score(replies, references, embedded,
+                                                   separate=not self.share_embeddings).items():
             out[column] = values
         if self.factors is not None:
             reply_rows = embedded.numpy_rows(replies) if embedded is not None else None

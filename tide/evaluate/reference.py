@@ -252,19 +252,23 @@ class ReferenceScorer:
 
         return TextEmbeddings(load_encoder(self.embedder), texts, self.batch_size, tokens=self.shares_encoder())
 
-    def score(self, replies: list[str], references: list[str], embedded=None) -> dict[str, list]:
+    def score(self, replies: list[str], references: list[str], embedded=None, separate: bool = False) -> dict[str, list]:
         """Every chosen metric; `embedded` (from `embed`, covering replies and references) is reused
-        instead of encoding again."""
+        instead of encoding again. separate=True: cosine and BERTScore each run their own encoder pass
+        (the path before sharing, kept for `make bench`)."""
         if len(replies) != len(references):
             raise ValueError(f"{len(replies)} replies but {len(references)} references")
         out: dict[str, list] = {}
         if not replies:
             return {column: [] for column in self.columns()}
-        if embedded is None and ("cosine" in self.metrics or self.shares_encoder()):
-            embedded = self.embed([*replies, *references])
-        if "cosine" in self.metrics:
-            out["cosine"] = cosine_from_embeddings(embedded, replies, references)
-        if "bertscore" in self.metrics and self.shares_encoder() and embedded.token_states is not None:
+        if separate and "cosine" in self.metrics:
+            out["cosine"] = cosine_scores(load_encoder(self.embedder), replies, references, self.batch_size)
+        elif "cosine" in self.metrics or self.shares_encoder():
+            embedded = embedded if embedded is not None else self.embed([*replies, *references])
+            if "cosine" in self.metrics:
+                out["cosine"] = cosine_from_embeddings(embedded, replies, references)
+        if ("bertscore" in self.metrics and not separate and self.shares_encoder()
+                and embedded.token_states is not None):
             out.update(bertscore_from_embeddings(embedded, replies, references, self.batch_size))
         elif "bertscore" in self.metrics:
             out.update(bertscore(replies, references, self.bertscore_model, self.bertscore_layers,
