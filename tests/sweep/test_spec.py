@@ -121,7 +121,7 @@ def test_files_not_yaml_or_missing_are_refused(tmp_path):
 
 
 def test_shipped_specs_parse():
-    assert [path.stem for path in SHIPPED] == ["lora_search", "paper", "smoke"]
+    assert [path.stem for path in SHIPPED] == ["demo", "lora_search", "lr_search", "paper", "smoke"]
     specs = {path.stem: load_spec(path) for path in SHIPPED}
     assert specs["paper"].num_trials == 16 and specs["paper"].method == "grid"
     assert {p.key for p in specs["lora_search"].parameters} >= {"train.lora.r", "train.lora.alpha",
@@ -129,4 +129,7 @@ def test_shipped_specs_parse():
     assert specs["lora_search"].method == "bayes"
     smoke = specs["smoke"]
     assert smoke.parameters[0].key == "experiment" and smoke.parameters[0].value == "smoke"
+    lr_search = specs.pop("lr_search")  # early termination ranks on the metric trials report as they train
+    assert lr_search.metric == "train/val_loss" and lr_search.goal == "minimize"
+    assert specs["demo"].num_trials == 2
     assert all(s.metric == "eval/cosine/mean" and s.goal == "maximize" for s in specs.values())
