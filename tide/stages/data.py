@@ -35,13 +35,38 @@ def prepare_data(config: dict) -> dict:
 
         texts = [text for row in train for text in (row["client"], row["reference"])]
         build_tiny_model(tiny["path"], texts, tiny["architecture"], tiny["tokenizer"], seed=tiny["seed"])
-    tokenizer = _tokenizer_or_none(model_cfg)
-    if tokenizer is not None:
-        summary["tokens"] = token_length_percentiles(
-            train, tokenizer, config["prompt"]["system"], config["prompt"]["max_length"], model_cfg["stop_token"])
-        summary["model"] = {"name": model_cfg["name"], "source": model_cfg["path"] or model_cfg["hf_id"]}
+    lengths_key = {"fingerprint": manifest["fingerprint"], "model": [model_cfg.get(key) for key in ("name", "path", "hf_id", "gguf_file")],
+                   "prompt": {key: config["prompt"][key] for key in ("system", "max_length")}}
+    earlier = _earlier_summary(artifact_dir)
+    if manifest.get("reused") and tiny is None and earlier.get("lengths_key") == lengths_key:
+        # A sweep's trials share the artifact: one chat-template render per row is paid once, not per trial.
+        summary.update({key: earlier[key] for key in ("tokens", "model", "lengths_key") if key in earlier})
+    else:
+        tokenizer = _tokenizer_or_none(model_cfg)
+        if tokenizer is not None:
+            summary["tokens"] = token_length_percentiles(
+                train, tokenizer, config["prompt"]["system"], config["prompt"]["max_length"], model_cfg["stop_token"])
+            summary["model"] = {"name": model_cfg["name"], "source": _model_source(model_cfg)}
+            summary["lengths_key"] = lengths_key
     write_json_atomic(artifact_dir / "summary.json", summary)
     return summary
+
+
+def _earlier_summary(artifact_dir: Path) -> dict:
+    import json
+
+    path = artifact_dir / "summary.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):  # a summary from an older layout is simply recomputed
+        return {}
+
+
+def _model_source(model_cfg: dict) -> str:
+    """Where the weights come from: a directory (also a converted GGUF) or the Hub id."""
+    from tide.models.loading import resolve_model_source
+
+    return model_cfg.get("path") or resolve_model_source(model_cfg)
 
 
 def _tokenizer_or_none(model_cfg: dict):
