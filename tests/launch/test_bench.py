@@ -30,7 +30,8 @@ def test_padding_and_gpu_skip(data_artifact, tiny_model_dir, tmp_path, capsys):
 @pytest.mark.slow
 def test_whole_suite_at_the_smallest_settings(data_artifact, tiny_model_dir, tmp_path, ray_local, capsys):
     assert main(["--repeats", "1", "--train-steps", "2", "--gen-rows", "4", "--gen-new-tokens", "4",
-                 "--eval-rows", "8", "--eval-naive-rows", "2", "train.per_device_batch_size=4",
+                 "--eval-rows", "8", "--eval-naive-rows", "2", "--reader-dialogues", "200", "--smollm2-steps", "1",
+                 "--smollm2-rows", "4", "--smollm2-new-tokens", "4", "train.per_device_batch_size=4",
                  "generate.batch_size=2", *fixture_overrides(data_artifact, tiny_model_dir, tmp_path)]) == 0
     results = {r["name"]: r for r in json.loads((tmp_path / "bench" / "bench.json").read_text())["results"]}
     for name in ("ray_train_overhead", "ddp_scaling", "padding_efficiency", "generation_scaling", "evaluation_speedup"):
