@@ -10,6 +10,7 @@ import os
 import resource
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -25,6 +26,50 @@ INJECTED_FAILURE_DELAY_S = 6.0
 
 
 def train_loop_per_worker(config: dict):
+    run = _setup(config)
+    stop_reason = _train(run)
+    return _finish(run, stop_reason)
+
+
+@dataclass
+class WorkerRun:
+    """What one worker's setup builds and its steps share: data, engine, schedule and the run's state."""
+
+    config: dict
+    rank: int
+    world_size: int
+    device: torch.device
+    tokenizer: object
+    train_set: object
+    val_set: object
+    per_epoch: int
+    total_steps: int
+    val_batches: list
+    val_counted: int
+    engine: object
+    state: dict
+    resumed: bool
+    watchdog: LossWatchdog
+    progress: object  # rank 0's queue to the driver (tide/train/progress.py), which alone talks to W&B
+    torch_threads: int
+    meter: dict = field(default_factory=lambda: {"tokens": 0, "padding": 0, "seconds": 0.0, "steps": 0})
+    started_at_step: int = field(init=False)  # where this attempt began (a resumed run is past 0)
+    tokens_at_start: int = field(init=False)
+
+    def __post_init__(self):
+        self.started_at_step, self.tokens_at_start = self.state["step"], self.state["tokens_seen"]
+
+    @property
+    def train_cfg(self) -> dict:
+        return self.config["train"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+
+def _setup(config: dict) -> WorkerRun:
+    """Data, model, optimizer, and the state of an interrupted run."""
     import ray.train
     import ray.train.torch
 
@@ -39,7 +84,6 @@ def train_loop_per_worker(config: dict):
     if train_cfg["quantize_4bit"] and device.type != "cuda":
         raise RuntimeError("train.quantize_4bit (QLoRA) needs a CUDA GPU on every worker: bitsandbytes 4-bit is CUDA-only")
 
-    # --- setup: data, model, optimizer, and the state of an interrupted run ---
     torch_threads = match_torch_threads_to_ray()
     tokenizer = load_tokenizer(config["model"])
     prompt, artifact_dir = config["prompt"], config["data"]["artifact_dir"]
@@ -66,103 +110,130 @@ def train_loop_per_worker(config: dict):
     watchdog = LossWatchdog(**train_cfg["watchdog"])
     for record in state["history"]:  # a resumed watchdog has seen the same losses
         watchdog.check(record["step"], record["loss"])
-    # Rank 0's records go to the driver (tide/train/progress.py), which alone talks to W&B.
-    progress = config.get("progress_queue") if rank == 0 else None
-    pad_id = tokenizer.pad_token_id
+    return WorkerRun(config, rank, world_size, device, tokenizer, train_set, val_set, per_epoch, total_steps,
+                     val_batches, val_counted, engine, state, restored is not None, watchdog,
+                     config.get("progress_queue") if rank == 0 else None, torch_threads)
 
-    def all_workers_sum(values: list[float]) -> list[float]:
-        tensor = torch.tensor(values, dtype=torch.float64, device=device)
-        if world_size > 1:
-            torch.distributed.all_reduce(tensor)
-        return tensor.tolist()
 
-    def validation_loss() -> float:
-        loss_sum, tokens = 0.0, 0
-        for index, indices in enumerate(val_batches):
-            batch_loss, batch_tokens = engine.eval_loss(collate([val_set.examples[i] for i in indices], pad_id))
-            if index < val_counted:
-                loss_sum, tokens = loss_sum + batch_loss, tokens + batch_tokens
-        loss_sum, tokens = all_workers_sum([loss_sum, tokens])
-        return loss_sum / max(tokens, 1)
-
-    def report(metrics: dict, final: bool) -> None:
-        with tempfile.TemporaryDirectory(prefix="tide-checkpoint-") as directory:
-            save_training_checkpoint(Path(directory), engine, state, rank)
-            if final:
-                export_weights(Path(directory), engine, train_cfg["method"], tokenizer, rank)
-            ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
-
-    # --- train ---
-    meter = {"tokens": 0, "padding": 0, "seconds": 0.0, "steps": 0}
-    started_at_step, stop_reason, window, step_tokens = state["step"], None, [], 0
-    tokens_at_start = state["tokens_seen"]
-    while state["step"] < total_steps and stop_reason is None:
+def _train(run: WorkerRun) -> str | None:
+    """Micro-batches until the last optimizer step or a watchdog stop; returns the stop reason (None: done)."""
+    state, train_cfg = run.state, run.train_cfg
+    batch_size, accumulation = int(train_cfg["per_device_batch_size"]), int(train_cfg["gradient_accumulation_steps"])
+    window, step_tokens = [], 0
+    while state["step"] < run.total_steps:
         epoch_batches = shard_for_training(
-            plan_batches(train_set.lengths, batch_size, seed, state["epoch"], group_by_length=train_cfg["group_by_length"]),
-            rank, world_size)[:per_epoch * accumulation]
+            plan_batches(run.train_set.lengths, batch_size, run.seed, state["epoch"],
+                         group_by_length=train_cfg["group_by_length"]),
+            run.rank, run.world_size)[:run.per_epoch * accumulation]
         for index in range(state["batch_in_epoch"], len(epoch_batches)):
             boundary = (index + 1) % accumulation == 0
             if not window:
                 step_began = time.perf_counter()
-            batch = collate([train_set.examples[i] for i in epoch_batches[index]], pad_id)
-            window.append(engine.train_micro_batch(batch, boundary))
-            meter["tokens"] += batch["tokens"]
+            batch = collate([run.train_set.examples[i] for i in epoch_batches[index]], run.tokenizer.pad_token_id)
+            window.append(run.engine.train_micro_batch(batch, boundary))
+            run.meter["tokens"] += batch["tokens"]
+            run.meter["padding"] += batch["padding"]
             step_tokens += batch["tokens"]
-            meter["padding"] += batch["padding"]
             state["batch_in_epoch"] = index + 1
             if not boundary:
                 continue
-            state["step"] += 1
-            meter["steps"] += 1
-            loss_sum, tokens = all_workers_sum([float(torch.stack(window).mean()), step_tokens])
-            meter["seconds"] += time.perf_counter() - step_began  # after the sync: GPU work is done
+            stop_reason = _step(run, window, step_tokens, step_began)
             window, step_tokens = [], 0
-            state["tokens_seen"] += int(tokens)
-            record = {"step": state["step"], "epoch": state["epoch"], "loss": loss_sum / world_size,
-                      "lr": engine.lr, "grad_norm": engine.grad_norm}
-            stop_reason = watchdog.check(state["step"], record["loss"])
-            if stop_reason is not None:
-                state["history"].append(record)
-                break
-            _maybe_inject_failure(train_cfg, state["step"], restored is not None, rank, world_size)
-            if state["step"] % int(train_cfg["eval_every_steps"]) == 0 or state["step"] == total_steps:
-                record["val_loss"] = validation_loss()
-            state["history"].append(record)
-            if progress is not None:
-                # all workers' tokens over this attempt's step time: the run's throughput
-                progress.put({**record, "tokens_per_s": (state["tokens_seen"] - tokens_at_start) / meter["seconds"]})
-            if rank == 0 and (state["step"] % int(train_cfg["log_every_steps"]) == 0 or "val_loss" in record):
-                print(_format_record(record, total_steps), flush=True)
-            save_due = state["step"] % int(train_cfg["save_every_steps"]) == 0 or (
-                train_cfg["save_first_step"] and state["step"] == 1)
-            if save_due and state["step"] < total_steps:
-                report({"step": state["step"], "loss": record["loss"]}, final=False)
-            if state["step"] >= total_steps:
-                break
-        else:
-            state["epoch"] += 1
-            state["batch_in_epoch"] = 0
+            if stop_reason is not None or state["step"] >= run.total_steps:
+                return stop_reason
+        state["epoch"] += 1
+        state["batch_in_epoch"] = 0
+    return None
 
-    # --- finish: final checkpoint with the exported weights, and the summary ---
+
+def _step(run: WorkerRun, window: list, step_tokens: int, step_began: float) -> str | None:
+    """One optimizer step's bookkeeping: synced loss, watchdog, validation, progress, periodic checkpoint."""
+    state, train_cfg = run.state, run.train_cfg
+    state["step"] += 1
+    run.meter["steps"] += 1
+    loss_sum, tokens = _all_workers_sum(run, [float(torch.stack(window).mean()), step_tokens])
+    run.meter["seconds"] += time.perf_counter() - step_began  # after the sync: GPU work is done
+    state["tokens_seen"] += int(tokens)
+    record = {"step": state["step"], "epoch": state["epoch"], "loss": loss_sum / run.world_size,
+              "lr": run.engine.lr, "grad_norm": run.engine.grad_norm}
+    stop_reason = run.watchdog.check(state["step"], record["loss"])
+    if stop_reason is not None:
+        state["history"].append(record)
+        return stop_reason
+    _maybe_inject_failure(train_cfg, state["step"], run.resumed, run.rank, run.world_size)
+    if state["step"] % int(train_cfg["eval_every_steps"]) == 0 or state["step"] == run.total_steps:
+        record["val_loss"] = _validation_loss(run)
+    state["history"].append(record)
+    _log_step(run, record)
+    save_due = state["step"] % int(train_cfg["save_every_steps"]) == 0 or (
+        train_cfg["save_first_step"] and state["step"] == 1)
+    if save_due and state["step"] < run.total_steps:
+        _report(run, {"step": state["step"], "loss": record["loss"]}, final=False)
+    return None
+
+
+def _log_step(run: WorkerRun, record: dict) -> None:
+    if run.progress is not None:
+        # all workers' tokens over this attempt's step time: the run's throughput
+        tokens = run.state["tokens_seen"] - run.tokens_at_start
+        run.progress.put({**record, "tokens_per_s": tokens / run.meter["seconds"]})
+    if run.rank == 0 and (run.state["step"] % int(run.train_cfg["log_every_steps"]) == 0 or "val_loss" in record):
+        print(_format_record(record, run.total_steps), flush=True)
+
+
+def _all_workers_sum(run: WorkerRun, values: list[float]) -> list[float]:
+    tensor = torch.tensor(values, dtype=torch.float64, device=run.device)
+    if run.world_size > 1:
+        torch.distributed.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def _validation_loss(run: WorkerRun) -> float:
+    loss_sum, tokens = 0.0, 0
+    for index, indices in enumerate(run.val_batches):
+        batch = collate([run.val_set.examples[i] for i in indices], run.tokenizer.pad_token_id)
+        batch_loss, batch_tokens = run.engine.eval_loss(batch)
+        if index < run.val_counted:
+            loss_sum, tokens = loss_sum + batch_loss, tokens + batch_tokens
+    loss_sum, tokens = _all_workers_sum(run, [loss_sum, tokens])
+    return loss_sum / max(tokens, 1)
+
+
+def _report(run: WorkerRun, metrics: dict, final: bool) -> None:
+    """A checkpoint through ray.train.report; the final one also holds the exported weights."""
+    import ray.train
+
+    with tempfile.TemporaryDirectory(prefix="tide-checkpoint-") as directory:
+        save_training_checkpoint(Path(directory), run.engine, run.state, run.rank)
+        if final:
+            export_weights(Path(directory), run.engine, run.train_cfg["method"], run.tokenizer, run.rank)
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
+
+
+def _finish(run: WorkerRun, stop_reason: str | None) -> dict | None:
+    """The final checkpoint with the exported weights, and (rank 0) the summary."""
+    meter, state = run.meter, run.state
     worker_stats = {
         "tokens_per_second": meter["tokens"] / meter["seconds"] if meter["seconds"] else 0.0,
         "step_time_s": meter["seconds"] / meter["steps"] if meter["steps"] else 0.0,
-        "peak_memory_gb": _peak_memory_bytes(device) / 2**30,
-        "tokens": meter["tokens"], "padding": meter["padding"], "torch_threads": torch_threads,
+        "peak_memory_gb": _peak_memory_bytes(run.device) / 2**30,
+        "tokens": meter["tokens"], "padding": meter["padding"], "torch_threads": run.torch_threads,
     }
-    all_stats = [None] * world_size
-    if world_size > 1:
+    all_stats = [None] * run.world_size
+    if run.world_size > 1:
         torch.distributed.all_gather_object(all_stats, worker_stats)
     else:
         all_stats = [worker_stats]
     last = state["history"][-1] if state["history"] else {}
     if stop_reason is None:
-        report({"step": state["step"], "loss": last.get("loss"), "val_loss": last.get("val_loss")}, final=True)
-    summary = _summary(state, all_stats, stop_reason, total_steps, per_epoch, started_at_step, world_size,
-                       config, {"train": train_set.dropped_truncated, "val": val_set.dropped_truncated})
+        _report(run, {"step": state["step"], "loss": last.get("loss"), "val_loss": last.get("val_loss")}, final=True)
+    dropped = {"train": run.train_set.dropped_truncated, "val": run.val_set.dropped_truncated}
+    summary = _summary(state, all_stats, stop_reason, run.total_steps, run.per_epoch, run.started_at_step,
+                       run.world_size, run.config, dropped)
     summary["torch_threads_per_worker"] = [stats["torch_threads"] for stats in all_stats]
-    summary["telemetry"] = _telemetry(engine.module, summary["tokens_per_second_per_worker"], device, world_size)
-    return summary if rank == 0 else None
+    summary["telemetry"] = _telemetry(run.engine.module, summary["tokens_per_second_per_worker"], run.device,
+                                      run.world_size)
+    return summary if run.rank == 0 else None
 
 
 def _maybe_inject_failure(train_cfg: dict, step: int, restored: bool, rank: int, world_size: int) -> None:
