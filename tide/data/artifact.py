@@ -59,6 +59,29 @@ def write_json_atomic(path: Path, payload) -> None:
     write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
 
 
+def fresh_sibling(path: Path, tag: str) -> Path:
+    """An empty hidden directory next to `path` (same filesystem, so a rename is atomic).
+
+    Named by pid so concurrent builders do not collide; a leftover from a killed process that had
+    the same pid is removed.
+    """
+    sibling = path.parent / f".{path.name}.{tag}-{os.getpid()}"
+    shutil.rmtree(sibling, ignore_errors=True)
+    sibling.mkdir(parents=True)
+    return sibling
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Put `src` at `dst`; an older `dst` is moved aside first and only then deleted."""
+    old = None
+    if dst.exists():
+        old = fresh_sibling(dst, "old")
+        os.replace(dst, old / dst.name)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manifest: dict,
                   extra_files: dict[str, object] | None = None) -> dict:
     """Write the splits as Parquet (through `datasets`) and the manifest; returns the manifest."""

@@ -26,9 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tide.data.artifact import write_json_atomic
+from tide.data.artifact import fresh_sibling, replace_dir, write_json_atomic
 from tide.models.loading import ModelNotAvailableError
-from tide.models.tiny import _fresh_sibling, _replace_dir
 
 CONVERSION_FILE = "conversion.json"
 # Prompts whose logits must agree between the GGUF-loaded and the converted model.
@@ -149,7 +148,7 @@ def convert_gguf(path: Path, out_dir: Path, stop_token: str | None = None) -> di
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:  # the weights are plain float32 tensors now; only the marker is left
         quantizer.remove_quantization_config(model)
-    staging = _fresh_sibling(out_dir, "tmp")
+    staging = fresh_sibling(out_dir, "tmp")
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
@@ -161,7 +160,7 @@ def convert_gguf(path: Path, out_dir: Path, stop_token: str | None = None) -> di
         if (out_dir / CONVERSION_FILE).is_file():  # another process finished the same conversion first
             shutil.rmtree(staging, ignore_errors=True)
         else:
-            _replace_dir(staging, out_dir)
+            replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

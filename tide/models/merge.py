@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from tide.models.loading import load_model, load_tokenizer
-from tide.models.tiny import _fresh_sibling, _replace_dir
+from tide.data.artifact import fresh_sibling, replace_dir
 
 
 def merge_adapter(model_cfg: dict, adapter_dir: str | Path, out_dir: str | Path) -> Path:
@@ -19,11 +19,11 @@ def merge_adapter(model_cfg: dict, adapter_dir: str | Path, out_dir: str | Path)
 
     out_dir = Path(out_dir)
     merged = PeftModel.from_pretrained(load_model(model_cfg, "float32"), str(adapter_dir)).merge_and_unload()
-    staging = _fresh_sibling(out_dir, "tmp")
+    staging = fresh_sibling(out_dir, "tmp")
     try:
         merged.save_pretrained(staging)
         load_tokenizer(model_cfg).save_pretrained(staging)
-        _replace_dir(staging, out_dir)
+        replace_dir(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

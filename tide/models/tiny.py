@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +16,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
+from tide.data.artifact import fresh_sibling, replace_dir
 from tide.models.presets import config_from_architecture
 
 PAD_BOS = "<|endoftext|>"
@@ -50,7 +50,7 @@ def build_tiny_model(
     if _existing_hash(out_dir) == build_hash:
         return out_dir
 
-    tmp = _fresh_sibling(out_dir, "tmp")
+    tmp = fresh_sibling(out_dir, "tmp")
     try:
         tokenizer = _train_tokenizer(texts, tokenizer_cfg, architecture["max_position_embeddings"])
         model = _build_model(architecture, tokenizer, seed)
@@ -61,7 +61,7 @@ def build_tiny_model(
                         "tokenizer": dict(tokenizer_cfg), "seed": seed,
                         "parameters": model.num_parameters()}, indent=2)
         )
-        _replace_dir(tmp, out_dir)
+        replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -122,26 +122,3 @@ def _build_model(architecture: dict, tokenizer, seed: int):
     for key, value in ids.items():
         setattr(model.generation_config, key, value)
     return model
-
-
-def _fresh_sibling(path: Path, tag: str) -> Path:
-    """An empty hidden directory next to `path` (same filesystem, so a rename is atomic).
-
-    Named by pid so concurrent builders do not collide; a leftover from a killed process that had
-    the same pid is removed.
-    """
-    sibling = path.parent / f".{path.name}.{tag}-{os.getpid()}"
-    shutil.rmtree(sibling, ignore_errors=True)
-    sibling.mkdir(parents=True)
-    return sibling
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Put `src` at `dst`; an older `dst` is moved aside first and only then deleted."""
-    old = None
-    if dst.exists():
-        old = _fresh_sibling(dst, "old")
-        os.replace(dst, old / dst.name)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

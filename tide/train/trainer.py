@@ -146,17 +146,17 @@ def _storage_uri(storage_path: str) -> str:
 
 def _write_outputs(checkpoint, config: dict, run_dir: Path) -> dict:
     from tide.models.merge import merge_adapter
-    from tide.models.tiny import _fresh_sibling, _replace_dir
+    from tide.data.artifact import fresh_sibling, replace_dir
     from tide.train.checkpoint import ADAPTER_DIR, MODEL_DIR, check_adapter
 
     outputs = {"adapter_dir": None, "merged_dir": None}
     with checkpoint.as_directory() as directory:
         source = Path(directory) / (MODEL_DIR if config["train"]["method"] == "full" else ADAPTER_DIR)
         target = run_dir / ("merged" if config["train"]["method"] == "full" else "adapter")
-        staging = _fresh_sibling(target, "tmp")
+        staging = fresh_sibling(target, "tmp")
         try:
             shutil.copytree(source, staging, dirs_exist_ok=True)
-            _replace_dir(staging, target)
+            replace_dir(staging, target)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
