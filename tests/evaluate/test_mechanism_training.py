@@ -51,10 +51,16 @@ def test_embeddings_cache_is_reused_only_for_the_same_texts(trained, tmp_path):
     labels = read_epitome(root / "data")
     cached = np.load(root / "cache.npz")
     assert len(cached["texts"]) == 5  # five distinct responses, encoded once for three mechanisms
-    fake = tmp_path / "other.npz"
-    np.savez(fake, texts=np.array(["something else"]), embeddings=np.zeros((1, 384)))
-    fresh = embed_labels(labels, None, 64, cache=fake)["interpretations"]
-    assert np.allclose(np.linalg.norm(fresh, axis=1), 1.0)  # recomputed, not the zeros
+    assert cached["layers"].tolist() == [3, 4, 5, 6] and cached["embeddings"].shape == (5, 4 * 384)
+    texts = cached["texts"]
+    for name, stored in {"other texts": dict(texts=np.array(["something else"]), layers=np.array([3, 4, 5, 6])),
+                         "other layers": dict(texts=texts, layers=np.array([6]))}.items():
+        fake = tmp_path / "other.npz"
+        np.savez(fake, embeddings=np.zeros((len(stored["texts"]), 4 * 384)), **stored)
+        fresh = embed_labels(labels, None, 64, cache=fake)["interpretations"]
+        assert fresh.shape == (30, 4 * 384) and np.abs(fresh).sum(axis=1).min() > 0, name  # recomputed, not zeros
+    reused = embed_labels(labels, None, 64, cache=root / "cache.npz")["interpretations"]
+    assert np.array_equal(reused, embed_labels(labels, None, 64)["interpretations"])
 
 
 def test_one_class_target_is_a_constant_model():

@@ -18,13 +18,15 @@ STATEMENT = "Cars are a common way to get around."
 @pytest.fixture(scope="module")
 def scored():
     replies = [VALIDATING, DISMISSIVE, OPEN_QUESTION, STATEMENT, ""]
-    embeddings = TextEmbeddings(load_encoder(None), replies).numpy_rows(replies)
-    return MechanismScorer().score(replies, embeddings)
+    scorer = MechanismScorer()
+    features = TextEmbeddings(load_encoder(None), replies, layers=scorer.layers).layer_rows(replies)
+    return scorer.score(replies, features)
 
 
 def test_shipped_scorer_is_plain_arrays_with_its_licence():
     with np.load(SCORER_DIR / "mechanisms.npz", allow_pickle=False) as arrays:  # no pickle needed to load
         assert "vocabulary" in arrays.files and arrays["idf"].shape == arrays["vocabulary"].shape
+        assert arrays["embedding/mean"].shape == arrays["embedding/scale"].shape == (4 * 384,)
     readme = (SCORER_DIR / "README.md").read_text()
     assert "University of Washington" in readme and "non-commercial" in readme and "EMNLP" in readme
     assert set(MechanismScorer().thresholds) == {"emotional_reactions", "interpretations", "explorations"}
@@ -56,3 +58,5 @@ def test_missing_scorer_files_name_the_fix(tmp_path):
         MechanismScorer(tmp_path)
     with pytest.raises(ValueError, match="2 replies but 1 embeddings"):
         MechanismScorer().score(["a", "b"], np.zeros((1, 384)))
+    with pytest.raises(ValueError, match="384 columns, the scorer reads 1536"):  # a sentence embedding is not enough
+        MechanismScorer().score(["a"], np.zeros((1, 384)))

@@ -11,8 +11,12 @@ twice); models and WordNet are loaded by a warm-up call first, so only scoring i
   BERTScore, the factor and the mechanism scorers (the evaluation stage's path);
 - separate: all rows in one call, but every scorer encodes for itself (cosine, bert_score's own
   BERTScorer, factor scorer, mechanism scorer): the pipeline's structure before sharing;
-- naive: the shared scorer called once per row. Its cost per row is constant, so it is timed on the first
-  `naive_rows` rows only (a full 2,000-row naive loop takes many minutes on 2 cores).
+- naive: a per-row loop over the pipeline before sharing: the separate scorer called once per row, so
+  every scorer encodes each row's texts for itself (the issue's naive loop: no batching, no sharing);
+- shared per row: the shared scorer called once per row (a stricter baseline: sharing without batching).
+
+A per-row loop's cost per row is constant, so both are timed on the first `naive_rows` rows only (a full
+2,000-row naive loop takes many minutes on 2 cores).
 
 Also timed: the factor + mechanism scorers alone on precomputed embeddings, and with the encoding of the
 replies included (replies/s).
@@ -64,14 +68,18 @@ def scorer_throughput(scorer, replies: list[str]) -> dict:
     from tide.evaluate.reference import load_encoder
 
     encoded = _timed(lambda: TextEmbeddings(load_encoder(None), replies))
-    embeddings = TextEmbeddings(load_encoder(None), replies).numpy_rows(replies)
-    scoring = _timed(lambda: (scorer.factors.score(replies, embeddings), scorer.mechanisms.score(replies, embeddings)))
+    layers = scorer.mechanisms.layers
+    encoded = _timed(lambda: TextEmbeddings(load_encoder(None), replies, layers=layers))
+    embedded = TextEmbeddings(load_encoder(None), replies, layers=layers)
+    sentences, layer_rows = embedded.numpy_rows(replies), embedded.layer_rows(replies)
+    scoring = _timed(lambda: (scorer.factors.score(replies, sentences), scorer.mechanisms.score(replies, layer_rows)))
     return {"replies": len(replies), "scorers_replies_per_s": len(replies) / scoring,
             "scorers_with_encoding_replies_per_s": len(replies) / (scoring + encoded)}
 
 
 def evaluation_throughput(eval_cfg: dict, n_rows: int = 2000, naive_rows: int = 200, seed: int = 0) -> dict:
-    """Rows/s of the shared, separate and naive sides for the full CPU metric set, and their ratios."""
+    """Rows/s of the shared, separate, naive and shared-per-row sides for the full CPU metric set, and
+    their ratios."""
     from tide.evaluate.pipeline import RowScorer
 
     eval_cfg = {**eval_cfg, "factors": True, "mechanisms": True, "safety": True}
@@ -83,13 +91,17 @@ def evaluation_throughput(eval_cfg: dict, n_rows: int = 2000, naive_rows: int = 
     shared_s = _timed(lambda: shared(rows))
     separate_s = _timed(lambda: separate(rows))
     naive = rows.head(naive_rows)
-    naive_s = _timed(lambda: [shared(naive.iloc[[i]]) for i in range(len(naive))])
+    naive_s = _timed(lambda: [separate(naive.iloc[[i]]) for i in range(len(naive))])
+    shared_per_row_s = _timed(lambda: [shared(naive.iloc[[i]]) for i in range(len(naive))])
 
     shared_rate, separate_rate, naive_rate = len(rows) / shared_s, len(rows) / separate_s, len(naive) / naive_s
+    shared_per_row_rate = len(naive) / shared_per_row_s
     return {"rows": len(rows), "metrics": list(eval_cfg["metrics"]), "batched_s": shared_s,
             "batched_rows_per_s": shared_rate, "separate_s": separate_s, "separate_rows_per_s": separate_rate,
             "naive_rows": len(naive), "naive_s": naive_s, "naive_rows_per_s": naive_rate,
+            "shared_per_row_s": shared_per_row_s, "shared_per_row_rows_per_s": shared_per_row_rate,
             "speedup": shared_rate / naive_rate, "sharing_speedup": shared_rate / separate_rate,
+            "speedup_vs_shared_per_row": shared_rate / shared_per_row_rate,
             **scorer_throughput(shared, rows["reply"].tolist())}
 
 
@@ -102,6 +114,8 @@ def bench_evaluation(repeats: int, rows: int, naive_rows: int, eval_cfg: dict, s
     return [
         measured("evaluation_speedup", f"Evaluation (rows/s, batched / per-row loop, {rows} rows)",
                  [run["speedup"] for run in runs], "x", device, targets["evaluation_speedup"], {"runs": runs}),
+        measured("evaluation_shared_per_row", f"Evaluation (rows/s, batched / shared scorer per row, {rows} rows)",
+                 [run["speedup_vs_shared_per_row"] for run in runs], "x", device),
         measured("evaluation_sharing", f"Evaluation (rows/s, shared embeddings / separate encoders, {rows} rows)",
                  [run["sharing_speedup"] for run in runs], "x", device, targets["evaluation_sharing"]),
         measured("scorer_throughput", "Factor + mechanism scorers (replies/s, encoding included)",
@@ -127,7 +141,8 @@ def main(argv=None) -> dict:
     print(f"evaluation: {result['batched_rows_per_s']:.1f} rows/s shared embeddings ({result['rows']} rows), "
           f"{result['separate_rows_per_s']:.1f} rows/s separate encoders ({result['sharing_speedup']:.1f}x), "
           f"{result['naive_rows_per_s']:.2f} rows/s per-row loop ({result['naive_rows']} rows; "
-          f"{result['speedup']:.1f}x); scorers {result['scorers_with_encoding_replies_per_s']:.0f} replies/s "
+          f"{result['speedup']:.1f}x), {result['shared_per_row_rows_per_s']:.2f} rows/s shared scorer per row "
+          f"({result['speedup_vs_shared_per_row']:.1f}x); scorers {result['scorers_with_encoding_replies_per_s']:.0f} replies/s "
           f"with encoding, {result['scorers_replies_per_s']:.0f} without")
     print(json.dumps(result))
     return result

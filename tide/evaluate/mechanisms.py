@@ -10,8 +10,9 @@ the licence notice and citation are in that folder's README). For each mechanism
 Each probability is the mean, in logit space, of two logistic-regression heads that were chosen by grouped
 cross-validation (docs/evaluation.md has the comparison):
 
-- an embedding head on the reply's all-MiniLM-L6-v2 sentence embedding (the one the evaluation computes
-  once per reply for cosine similarity and the factor scorer), and
+- an embedding head on the reply's mean-pooled hidden states of all-MiniLM-L6-v2's layers 3-6
+  (`ENCODER_LAYERS`, standardised; computed in the same encoder pass that gives the evaluation its
+  sentence embedding for cosine similarity and the factor scorer: tide/evaluate/embedding.py), and
 - a word head on TF-IDF word uni- and bigrams of the reply;
 
 both with three question/length features (a question mark, the number of them, log word count). The
@@ -32,6 +33,7 @@ SCORER_DIR = Path(__file__).parent / "scorers"
 MODEL_FILE = "mechanisms.npz"
 META_FILE = "mechanisms.json"
 HEADS = ("embedding", "words")
+ENCODER_LAYERS = (3, 4, 5, 6)  # hidden_states indices of all-MiniLM-L6-v2 (0 = the token embeddings)
 TARGETS = ("present", "strong")  # level >= 1, level >= 2
 WORD_NGRAMS = (1, 2)
 SCORE_COLUMNS = tuple(column for m in MECHANISMS for column in
@@ -59,12 +61,22 @@ def word_vectorizer(vocabulary=None, idf=None, max_features: int | None = None, 
     return vectorizer
 
 
-def head_features(head: str, embeddings: np.ndarray, words, questions: np.ndarray):
-    """The design matrix of one head: dense for the embedding head, sparse for the word head."""
+def standardiser(layer_features: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-feature mean and scale of the training replies' layer features (the embedding head reads
+    standardised features: the layers' scales differ by an order of magnitude)."""
+    scale = layer_features.std(axis=0)
+    return {"embedding/mean": layer_features.mean(axis=0).astype(np.float32),
+            "embedding/scale": np.where(scale > 1e-6, scale, 1.0).astype(np.float32)}
+
+
+def head_features(head: str, layer_features: np.ndarray, words, questions: np.ndarray, arrays: dict | None = None):
+    """The design matrix of one head: dense for the embedding head (standardised with `arrays`'
+    embedding/mean and /scale), sparse for the word head."""
     import scipy.sparse as sparse
 
     if head == "embedding":
-        return np.hstack([embeddings, questions])
+        standard = (layer_features - arrays["embedding/mean"]) / arrays["embedding/scale"]
+        return np.hstack([standard, questions])
     return sparse.hstack([words, sparse.csr_matrix(questions)]).tocsr()
 
 
@@ -83,16 +95,20 @@ def expected_level(present: np.ndarray, strong: np.ndarray) -> np.ndarray:
     return present + np.minimum(strong, present)
 
 
-def predict_probabilities(arrays: dict, vectorizer, replies: list[str], embeddings: np.ndarray,
+def predict_probabilities(arrays: dict, vectorizer, replies: list[str], layer_features: np.ndarray,
                           mechanisms=MECHANISMS, heads=HEADS) -> dict[str, dict[str, np.ndarray]]:
     """{mechanism: {"present": P(level >= 1), "strong": P(level >= 2)}} from the heads' arrays
-    (`<mechanism>/<target>/<head>/coef` and `/intercept`) for replies and their sentence embeddings;
-    `heads` picks a subset of the heads (cross-validation compares them)."""
-    embeddings = np.asarray(embeddings, dtype=float)
-    if len(replies) != len(embeddings):
-        raise ValueError(f"{len(replies)} replies but {len(embeddings)} embeddings")
+    (`<mechanism>/<target>/<head>/coef` and `/intercept`) for replies and their layer features
+    (TextEmbeddings.layer_rows); `heads` picks a subset of the heads (cross-validation compares them)."""
+    layer_features = np.asarray(layer_features, dtype=float)
+    if len(replies) != len(layer_features):
+        raise ValueError(f"{len(replies)} replies but {len(layer_features)} embeddings")
+    width = len(arrays["embedding/mean"])
+    if layer_features.shape[1] != width:
+        raise ValueError(f"layer features have {layer_features.shape[1]} columns, the scorer reads {width} "
+                         "(the mean-pooled hidden states of its encoder layers: TextEmbeddings(layers=...))")
     questions = question_features(replies)
-    features = {"embedding": head_features("embedding", embeddings, None, questions),
+    features = {"embedding": head_features("embedding", layer_features, None, questions, arrays),
                 "words": head_features("words", None, vectorizer.transform(replies), questions)}
     out = {}
     for mechanism in mechanisms:
@@ -122,17 +138,18 @@ class MechanismScorer:
         self.vectorizer = word_vectorizer(self.arrays["vocabulary"].tolist(), self.arrays["idf"])
         self.thresholds = self.meta["thresholds"]
         self.encoder = self.meta["encoder"]
+        self.layers = tuple(self.meta["layers"])  # what TextEmbeddings(layers=...) must pool for it
 
-    def probabilities(self, replies: list[str], embeddings: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        return predict_probabilities(self.arrays, self.vectorizer, replies, embeddings)
+    def probabilities(self, replies: list[str], layer_features: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+        return predict_probabilities(self.arrays, self.vectorizer, replies, layer_features)
 
-    def score(self, replies: list[str], embeddings: np.ndarray) -> dict[str, list[float]]:
-        """The metric columns (SCORE_COLUMNS) for replies and their sentence embeddings."""
+    def score(self, replies: list[str], layer_features: np.ndarray) -> dict[str, list[float]]:
+        """The metric columns (SCORE_COLUMNS) for replies and their layer features (TextEmbeddings.layer_rows)."""
         if not replies:
             return {column: [] for column in SCORE_COLUMNS}
         empty = np.array([not reply.strip() for reply in replies])
         columns = {}
-        for mechanism, p in self.probabilities(replies, embeddings).items():
+        for mechanism, p in self.probabilities(replies, layer_features).items():
             name = f"mechanism_{SHORT_NAMES[mechanism].lower()}"
             # An empty reply shows no mechanism (as it shows no factor: tide/evaluate/factors.py).
             columns[name] = np.where(empty, 0.0, p["present"]).tolist()

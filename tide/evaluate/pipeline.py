@@ -120,7 +120,7 @@ class RowScorer:
 
         replies = batch["reply"].fillna("").astype(str).tolist()
         references = batch["reference"].tolist()
-        embedded = self.reference.embed([*replies, *references]) if self.share_embeddings else None
+        embedded = self.reference.embed([*replies, *references], self._shared_layers()) if self.share_embeddings else None
         out = batch.copy()
         for column, values in self.reference.score(replies, references, embedded,
                                                    separate=not self.share_embeddings).items():
@@ -137,14 +137,22 @@ class RowScorer:
                 out[column] = values
         return out
 
+    def _shared_layers(self) -> tuple[int, ...]:
+        """The hidden layers the shared pass pools for the mechanism scorers (none when they need their
+        own MiniLM pass because eval.embedder is another encoder)."""
+        if self.mechanisms is None or self.eval_cfg["embedder"] is not None:
+            return ()
+        return self.mechanisms.layers
+
     def _mechanism_embeddings(self, replies: list[str], embedded):
-        """The mechanism scorers read MiniLM embeddings: the shared ones unless eval.embedder is another encoder."""
+        """The mechanism scorers read MiniLM layer features: the shared pass's unless eval.embedder is another encoder."""
         from tide.evaluate.embedding import TextEmbeddings
         from tide.evaluate.reference import load_encoder
 
-        if embedded is None or self.eval_cfg["embedder"] is not None:
-            embedded = TextEmbeddings(load_encoder(None), replies, self.eval_cfg["batch_size"])
-        return embedded.numpy_rows(replies)
+        if embedded is None or not self._shared_layers():
+            embedded = TextEmbeddings(load_encoder(None), replies, self.eval_cfg["batch_size"],
+                                      layers=self.mechanisms.layers)
+        return embedded.layer_rows(replies)
 
 
 def score_rows(frame: pd.DataFrame, eval_cfg: dict) -> pd.DataFrame:

@@ -37,11 +37,11 @@ def validate_directory(directory: str | Path, scorer_dir: str | Path | None = No
     labels = read_epitome(directory)
     scorer = MechanismScorer(scorer_dir or SCORER_DIR)
     encoder = encoder or load_encoder(None)
-    embedded = TextEmbeddings(encoder, [t for m in labels.values() for t in m.response_post])
+    embedded = TextEmbeddings(encoder, [t for m in labels.values() for t in m.response_post], layers=scorer.layers)
     mechanisms, factors = {}, {}
     for mechanism in MECHANISMS:
         pairs = labels[mechanism]
-        p = scorer.probabilities(pairs.response_post, embedded.numpy_rows(pairs.response_post))[mechanism]
+        p = scorer.probabilities(pairs.response_post, embedded.layer_rows(pairs.response_post))[mechanism]
         mechanisms[mechanism] = agreement(p["present"], expected_level(p["present"], p["strong"]), pairs.level,
                                           pairs.sp_id, scorer.thresholds[mechanism], n_boot, seed)
     factor_scorer = FactorScorer(encoder)
