@@ -16,4 +16,6 @@ def test_throughput_reports_both_rates_and_their_ratio(tmp_path):
     assert result["rows"] == 8 and result["naive_rows"] == 4 and result["metrics"] == eval_cfg["metrics"]
     assert result["speedup"] == result["batched_rows_per_s"] / result["naive_rows_per_s"] > 0
     assert result["sharing_speedup"] == result["batched_rows_per_s"] / result["separate_rows_per_s"] > 0
+    # the naive loop is the pre-sharing scorer per row; the shared scorer per row is reported beside it
+    assert result["speedup_vs_shared_per_row"] == result["batched_rows_per_s"] / result["shared_per_row_rows_per_s"] > 0
     assert result["replies"] == 8 and result["scorers_replies_per_s"] > result["scorers_with_encoding_replies_per_s"] > 0

@@ -171,3 +171,16 @@ def test_command_line(eval_inputs, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TIDE evaluation: 80 replies" in done.stdout and (tmp_path / "eval" / "summary.json").is_file()
     assert not (PROJECT_ROOT / "eval").exists()
+
+
+def test_one_shared_encoder_pass_gives_the_scores_of_separate_passes(tmp_path):
+    from tide.evaluate.bench import benchmark_rows
+    from tide.evaluate.pipeline import RowScorer
+    from tide.evaluate.mechanisms import SCORE_COLUMNS
+
+    eval_cfg = {**compose_config(tmp_path)["eval"], "factors": True, "mechanisms": True, "safety": True}
+    rows = benchmark_rows(12)
+    shared, separate = RowScorer(eval_cfg)(rows), RowScorer(eval_cfg, share_embeddings=False)(rows)
+    compared = ["cosine", "bertscore_f1", "rouge_l", "meteor", "factor_empathy", *SCORE_COLUMNS]
+    assert set(compared) <= set(shared.columns)
+    pd.testing.assert_frame_equal(shared[compared], separate[compared], atol=1e-4)

@@ -106,9 +106,7 @@ def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manif
         for file_name, payload in (extra_files or {}).items():
             write_json_atomic(staging / file_name, payload)
         write_json_atomic(staging / MANIFEST, manifest)
-        if artifact_dir.exists():
-            shutil.rmtree(artifact_dir)
-        os.replace(staging, artifact_dir)
+        replace_dir(staging, artifact_dir)  # the old artifact stays whole until the new one is in place
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
