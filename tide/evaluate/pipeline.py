@@ -250,8 +250,11 @@ def describe_metrics(eval_cfg: dict) -> dict:
                            f"threshold {eval_cfg['factor_threshold']} (not trained; EPITOME agreement in "
                            "docs/evaluation.md)")
     if eval_cfg["mechanisms"]:
+        from tide.evaluate.mechanisms import scorer_fingerprint
+
         info["mechanisms"] = ("tide.evaluate.mechanisms: EPITOME ER/IP/EX scorers trained on human labels "
-                              "(grouped-CV agreement in tide/evaluate/scorers/cv_metrics.json)")
+                              "(grouped-CV agreement in tide/evaluate/scorers/cv_metrics.json), "
+                              f"scorer sha256 {scorer_fingerprint()[:12]}")
     return info
 
 

@@ -3,7 +3,7 @@
     data      data.* (+ the tiny model's build)             -> data.artifact_dir (+ model.path)
     train     model, train.*, deepspeed, prompt, seed, workers -> run.dir/adapter | merged, train_summary.json
     generate  generate.* (sampling, split, backend, ...), model, system prompt -> generate.output_dir/<condition>
-    evaluate  eval.* (metrics, encoders, statistics, judge)  -> eval.output_dir
+    evaluate  eval.* (metrics, encoders, statistics, judge) + the mechanism scorer's arrays -> eval.output_dir
 
 Settings that change how fast a stage runs but not what it writes (batch sizes of the encoders, actor
 counts, shard sizes, logging) are left out of its slice, so changing them reruns nothing. Each stage
@@ -107,7 +107,12 @@ def evaluate_stage(config: dict, tracker) -> Stage:
         summary = evaluate(config, tracker=tracker)
         return {"rows": summary["rows"], "summary": str(out_dir / "summary.json")}
 
-    return Stage("evaluate", settings={"eval": _without(eval_cfg, EVAL_EXECUTION)},
+    settings = {"eval": _without(eval_cfg, EVAL_EXECUTION)}
+    if eval_cfg["mechanisms"]:
+        from tide.evaluate.mechanisms import scorer_fingerprint
+
+        settings["mechanism_scorer"] = scorer_fingerprint()  # the trained arrays shape the scores as settings do
+    return Stage("evaluate", settings=settings,
                  inputs={"generations": eval_cfg["generations_dir"], "data": config["data"]["artifact_dir"]},
                  outputs=(str(out_dir / "summary.json"), str(out_dir / "metrics.parquet")), run=run,
                  after=("data", "generate"), replaceable=(str(out_dir),))
