@@ -28,6 +28,7 @@ def test_padding_and_gpu_skip(data_artifact, tiny_model_dir, tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # every bench stage, SmolLM2 conversion included: 14 min on 2 loaded cores
 def test_whole_suite_at_the_smallest_settings(data_artifact, tiny_model_dir, tmp_path, ray_local, capsys):
     assert main(["--repeats", "1", "--train-steps", "2", "--gen-rows", "4", "--gen-new-tokens", "4",
                  "--eval-rows", "8", "--eval-naive-rows", "2", "--reader-dialogues", "200", "--smollm2-steps", "1",
