@@ -67,7 +67,6 @@ def scorer_throughput(scorer, replies: list[str]) -> dict:
     from tide.evaluate.embedding import TextEmbeddings
     from tide.evaluate.reference import load_encoder
 
-    encoded = _timed(lambda: TextEmbeddings(load_encoder(None), replies))
     layers = scorer.mechanisms.layers
     encoded = _timed(lambda: TextEmbeddings(load_encoder(None), replies, layers=layers))
     embedded = TextEmbeddings(load_encoder(None), replies, layers=layers)
