@@ -44,6 +44,16 @@ def _statistics(probabilities, expected_levels, levels, threshold) -> dict[str, 
             "f1": f1_at(probabilities, present, threshold), "brier": brier(probabilities, present)}
 
 
+def percentile_interval(samples) -> list[float]:
+    """The central CI_LEVEL interval of the finite bootstrap samples ([nan, nan] when there are none)."""
+    finite = np.asarray(samples, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return [float("nan"), float("nan")]
+    tail = (1 - CI_LEVEL) / 2 * 100
+    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
+
+
 def cluster_bootstrap_indices(groups, n_boot: int, seed: int):
     """Row indices of n_boot resamples of whole groups (with replacement)."""
     _, inverse = np.unique(np.asarray(groups, dtype=str), return_inverse=True)
@@ -66,26 +76,17 @@ def agreement(probabilities, expected_levels, levels, groups, threshold: float, 
     for rows in cluster_bootstrap_indices(groups, n_boot, seed):
         for name, value in _statistics(probabilities[rows], expected_levels[rows], levels[rows], threshold).items():
             samples[name].append(value)
-    tail = (1 - CI_LEVEL) / 2 * 100
     out = {"n": int(len(levels)), "positives": int((levels > 0).sum()), "threshold": float(threshold)}
     for name, value in point.items():
-        finite = np.asarray(samples[name], dtype=float)
-        finite = finite[np.isfinite(finite)]
-        out[name] = value
-        out[f"{name}_ci"] = ([float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
-                             if len(finite) else [float("nan"), float("nan")])
+        out[name], out[f"{name}_ci"] = value, percentile_interval(samples[name])
     return out
 
 
 def auc_with_ci(scores, labels, groups, n_boot: int = 1000, seed: int = 0) -> dict:
     """AUC of any score against binary labels, with the same seeker-post bootstrap CI."""
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
-    values = np.array([auc(scores[rows], labels[rows]) for rows in cluster_bootstrap_indices(groups, n_boot, seed)])
-    values = values[np.isfinite(values)]
-    tail = (1 - CI_LEVEL) / 2 * 100
-    return {"n": int(len(labels)), "auc": auc(scores, labels),
-            "auc_ci": [float(np.percentile(values, tail)), float(np.percentile(values, 100 - tail))]
-            if len(values) else [float("nan"), float("nan")]}
+    samples = [auc(scores[rows], labels[rows]) for rows in cluster_bootstrap_indices(groups, n_boot, seed)]
+    return {"n": int(len(labels)), "auc": auc(scores, labels), "auc_ci": percentile_interval(samples)}
 
 
 def reliability(probabilities, labels, bins: int = 10) -> list[dict]:

@@ -141,8 +141,9 @@ def main(argv=None) -> dict:
           f"{result['separate_rows_per_s']:.1f} rows/s separate encoders ({result['sharing_speedup']:.1f}x), "
           f"{result['naive_rows_per_s']:.2f} rows/s per-row loop ({result['naive_rows']} rows; "
           f"{result['speedup']:.1f}x), {result['shared_per_row_rows_per_s']:.2f} rows/s shared scorer per row "
-          f"({result['speedup_vs_shared_per_row']:.1f}x); scorers {result['scorers_with_encoding_replies_per_s']:.0f} replies/s "
-          f"with encoding, {result['scorers_replies_per_s']:.0f} without")
+          f"({result['speedup_vs_shared_per_row']:.1f}x); scorers "
+          f"{result['scorers_with_encoding_replies_per_s']:.0f} replies/s with encoding, "
+          f"{result['scorers_replies_per_s']:.0f} without")
     print(json.dumps(result))
     return result
 

@@ -167,7 +167,8 @@ def train_scorer(directory: str | Path, out_dir: str | Path, config: TrainingCon
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     write_atomic(out_dir / MODEL_FILE, lambda temp: Path(temp).write_bytes(buffer.getvalue()))
-    meta = {"encoder": ENCODER, "layers": list(config.layers), "heads": list(HEADS), "targets": list(TARGETS), "settings": asdict(config),
+    meta = {"encoder": ENCODER, "layers": list(config.layers), "heads": list(HEADS), "targets": list(TARGETS),
+            "settings": asdict(config),
             "thresholds": {m: report[m]["threshold"] for m in MECHANISMS}, "trained_on": cv["pairs"],
             "cv": {m: report[m]["heads"]["combined"] for m in MECHANISMS},
             # so that validation can tell how many of the pairs it scores the scorer was trained on

@@ -153,8 +153,9 @@ class MechanismScorer:
         self.encoder = self.meta["encoder"]
         self.layers = tuple(self.meta["layers"])  # what TextEmbeddings(layers=...) must pool for it
 
-    def probabilities(self, replies: list[str], layer_features: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
-        return predict_probabilities(self.arrays, self.vectorizer, replies, layer_features)
+    def probabilities(self, replies: list[str], layer_features: np.ndarray,
+                      mechanisms=MECHANISMS) -> dict[str, dict[str, np.ndarray]]:
+        return predict_probabilities(self.arrays, self.vectorizer, replies, layer_features, mechanisms)
 
     def score(self, replies: list[str], layer_features: np.ndarray) -> dict[str, list[float]]:
         """The metric columns (SCORE_COLUMNS) for replies and their layer features (TextEmbeddings.layer_rows)."""

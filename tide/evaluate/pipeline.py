@@ -120,7 +120,9 @@ class RowScorer:
 
         replies = batch["reply"].fillna("").astype(str).tolist()
         references = batch["reference"].tolist()
-        embedded = self.reference.embed([*replies, *references], self._shared_layers()) if self.share_embeddings else None
+        embedded = None
+        if self.share_embeddings:
+            embedded = self.reference.embed([*replies, *references], self._shared_layers())
         out = batch.copy()
         for column, values in self.reference.score(replies, references, embedded,
                                                    separate=not self.share_embeddings).items():
@@ -145,7 +147,8 @@ class RowScorer:
         return self.mechanisms.layers
 
     def _mechanism_embeddings(self, replies: list[str], embedded):
-        """The mechanism scorers read MiniLM layer features: the shared pass's unless eval.embedder is another encoder."""
+        """The mechanism scorers read MiniLM layer features: the shared pass's, unless eval.embedder is
+        another encoder."""
         from tide.evaluate.embedding import TextEmbeddings
         from tide.evaluate.reference import load_encoder
 

@@ -41,16 +41,19 @@ def validate_directory(directory: str | Path, scorer_dir: str | Path | None = No
     mechanisms, factors = {}, {}
     for mechanism in MECHANISMS:
         pairs = labels[mechanism]
-        p = scorer.probabilities(pairs.response_post, embedded.layer_rows(pairs.response_post))[mechanism]
+        p = scorer.probabilities(pairs.response_post, embedded.layer_rows(pairs.response_post), (mechanism,))[mechanism]
         mechanisms[mechanism] = agreement(p["present"], expected_level(p["present"], p["strong"]), pairs.level,
                                           pairs.sp_id, scorer.thresholds[mechanism], n_boot, seed)
     factor_scorer = FactorScorer(encoder)
+    mapped_to = {mechanism for mapped in FACTOR_MECHANISMS.values() for mechanism in mapped}
+    factor_scores = {m: factor_scorer.score(labels[m].response_post, embedded.numpy_rows(labels[m].response_post))
+                     for m in mapped_to}
     for factor, mapped in FACTOR_MECHANISMS.items():
         factors[factor] = {}
         for mechanism in mapped:
             pairs = labels[mechanism]
-            scores = factor_scorer.score(pairs.response_post, embedded.numpy_rows(pairs.response_post))[factor]
-            factors[factor][mechanism] = auc_with_ci(scores, np.asarray(pairs.level) > 0, pairs.sp_id, n_boot, seed)
+            factors[factor][mechanism] = auc_with_ci(factor_scores[mechanism][factor], np.asarray(pairs.level) > 0,
+                                                     pairs.sp_id, n_boot, seed)
     trained = set(scorer.meta.get("training_rp_ids", []))
     seen = {r for m in labels.values() for r in m.rp_id}
     return {"data": str(directory), "scorer": str(scorer_dir or SCORER_DIR), "bootstrap_samples": n_boot,

@@ -76,7 +76,6 @@ def _ledger_callback(table: ResultsTable, context: TrialContext, total: int, ear
         def __init__(self):
             self.started: dict[str, float] = {}
             self.ended_ids: set[str] = set()
-            self.ended = 0
 
         def on_trial_start(self, iteration, trials, trial, **info):
             self.started[trial.trial_id] = time.time()
@@ -120,10 +119,9 @@ def _ledger_callback(table: ResultsTable, context: TrialContext, total: int, ear
             self._print(key, status, metrics)
 
         def _print(self, key: str, status: str, metrics: dict):
-            self.ended += 1
             value = metrics.get(table.metric)
             shown = f" {table.metric}={value:.4g}" if isinstance(value, (int, float)) else ""
-            print(f"[sweep {context.sweep}] {self.ended}/{total} trial {key} {status}{shown}", flush=True)
+            print(f"[sweep {context.sweep}] {len(self.ended_ids)}/{total} trial {key} {status}{shown}", flush=True)
 
     return LedgerCallback()
 
