@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from tide.runtime import CONF_DIR, apply_runtime_env
+from tide.core.runtime import CONF_DIR, apply_runtime_env
 
 BENCHMARKS = ("padding", "training", "generation", "evaluation", "reader", "smollm2", "gpu")
 
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> list[dict]:
 def gpu_results(config: dict, args: argparse.Namespace, bench_dir: Path) -> list[dict]:
     from tide.bench.gpu import GPU_TARGETS, bench_gpu, gpu_unavailable
     from tide.bench.results import skipped
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
 
     reason = gpu_unavailable()
     if reason:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from tide.runtime import CONF_DIR, apply_runtime_env, resolve_path
+from tide.core.runtime import CONF_DIR, apply_runtime_env, resolve_path
 
 # Hydra resolves ${paths.outputs} (and its own run directory) before our code runs; making it
 # absolute here (relative = from the project root) keeps every output independent of the cwd.

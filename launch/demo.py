@@ -24,7 +24,7 @@ from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
 from launch.bench import compose  # the config tree composed as a plain dict
-from tide.runtime import PROJECT_ROOT, apply_runtime_env
+from tide.core.runtime import PROJECT_ROOT, apply_runtime_env
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> dict:
     summary["seconds"] = round(time.perf_counter() - started, 1)
     summary["report"] = paths
 
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
 
     out = Path(config["paths"]["outputs"]) / "demo" / "summary.json"
     write_json_atomic(out, summary)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
 from launch.bench import compose
-from tide.runtime import CONF_DIR, apply_runtime_env
+from tide.core.runtime import CONF_DIR, apply_runtime_env
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -74,8 +74,8 @@ def main(argv=None) -> int:
     config = compose(args.overrides)
     apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
                       wandb_mode="disabled")
-    from tide.bench.flops import device_name
-    from tide.data.artifact import write_json_atomic
+    from tide.core.telemetry import device_name
+    from tide.core.files import write_json_atomic
     from tide.stages.data import prepare_data
     from tide.train.trainer import connect_ray
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from tide.runtime import PROJECT_ROOT, apply_runtime_env
+from tide.core.runtime import PROJECT_ROOT, apply_runtime_env
 from tide.sweep.spec import SweepSpecError
 from tide.sweep.trial import DEFAULT_TRIAL_FN
 

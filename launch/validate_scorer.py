@@ -51,7 +51,7 @@ def format_validation(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
     from tide.evaluate.epitome import EpitomeFormatError
     from tide.evaluate.mechanisms import ScorerFilesError
     from tide.evaluate.pipeline import json_safe

@@ -26,7 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.cluster import ClusterError, parse_address, probe, use_token_auth
 
 EXCLUDES = [".venv", ".git", "outputs", "multirun", "wandb", "**/__pycache__", ".pytest_cache", "*.egg-info"]

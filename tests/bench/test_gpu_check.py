@@ -12,7 +12,7 @@ import torch
 from tide.bench.gpu import (GPU_CHECK_BUDGET_S, Check, CheckFailed, PeakDeviceMemory, format_check_table,
                             gpu_checks, random_adapter, run_check)
 from tide.generate.checks import check_adapter
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the no-GPU path")

@@ -14,7 +14,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from tide.runtime import CONF_DIR
+from tide.core.runtime import CONF_DIR
 
 MODELS = {"small": 0.5, "large": 3.0}
 SMALL_DATA = ["data.synthetic.n_personas=40", "data.synthetic.conversations_per_persona=5",

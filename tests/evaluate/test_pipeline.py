@@ -159,7 +159,7 @@ def test_command_line(eval_inputs, tmp_path):
     import subprocess
     import sys
 
-    from tide.runtime import PROJECT_ROOT
+    from tide.core.runtime import PROJECT_ROOT
 
     config, _ = eval_inputs
     outputs = Path(config["paths"]["outputs"])

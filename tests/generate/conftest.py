@@ -6,7 +6,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from tide.runtime import CONF_DIR
+from tide.core.runtime import CONF_DIR
 
 # Small and fast: ~20 test dialogues, a few new tokens, batches and shards of a few rows.
 FAST = ["generate.sampling.max_new_tokens=6", "generate.batch_size=4", "generate.shard_rows=4",

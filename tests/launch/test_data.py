@@ -13,7 +13,7 @@ from launch.data import format_summary, run
 from tests.conftest import SMALL_ARCHITECTURE, SMALL_TOKENIZER
 from tide.data.artifact import load_split
 from tide.data.reader import TideFormatError
-from tide.runtime import CONF_DIR, PROJECT_ROOT
+from tide.core.runtime import CONF_DIR, PROJECT_ROOT
 
 SMALL_MODEL = [f"model.tokenizer.vocab_size={SMALL_TOKENIZER['vocab_size']}",
                *[f"model.architecture.{k}={v}" for k, v in SMALL_ARCHITECTURE.items() if k != "model_type"]]

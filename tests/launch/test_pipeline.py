@@ -8,7 +8,7 @@ import pytest
 
 from tests.launch.test_data import SMALL, config
 from tests.stages.trial_run import finetuned_trial  # noqa: F401  (a session fixture)
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.stages import run_pipeline
 from tide.stages.pipeline import condition_means
 

@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 import tide.data.lengths
 from tests.launch.test_data import SMALL
-from tide.runtime import CONF_DIR
+from tide.core.runtime import CONF_DIR
 from tide.stages.data import prepare_data
 
 

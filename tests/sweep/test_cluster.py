@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from launch.cluster.submit import entrypoint, forwarded_env, requirements, runtime_env, use_token_auth
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.cluster import (ClusterError, check_multi_node_storage, check_outputs_outlive_job, parse_address,
                                 probe)
 from tide.sweep.spec import load_spec

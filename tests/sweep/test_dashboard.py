@@ -43,7 +43,7 @@ def test_every_panel_key_and_every_spec_metric_is_logged_by_a_trial(finetuned_tr
     import pandas as pd
 
     from tests.stages.trial_run import AGENT_RUN_ID, history_keys, read_wandb
-    from tide.runtime import PROJECT_ROOT
+    from tide.core.runtime import PROJECT_ROOT
     from tide.sweep.spec import load_spec
     from tide.sweep.tracking import log_results
 

@@ -14,7 +14,7 @@ import pytest
 
 import tide.sweep.plan
 from launch.sweep import main
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 
 SMOKE = str(PROJECT_ROOT / "sweeps" / "smoke.yaml")
 

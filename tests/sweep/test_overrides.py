@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.overrides import compose_points, hydra_value, to_overrides
 from tide.sweep.spec import SweepSpecError, load_spec, parse_spec
 

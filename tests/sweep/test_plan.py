@@ -2,7 +2,7 @@
 
 import pytest
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.overrides import compose_points
 from tide.sweep.plan import PlanDoesNotFit, fit, format_plan, make_plan, trial_resources
 from tide.sweep.spec import load_spec

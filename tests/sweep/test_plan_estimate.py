@@ -3,7 +3,7 @@
 import pytest
 
 from launch.sweep import main as sweep_main
-from tide.bench.flops import parameter_counts
+from tide.core.telemetry import parameter_counts
 from tide.sweep.plan import (ASSUMED_GENERATION_MFU, ASSUMED_TOKENS_PER_DIALOGUE, ASSUMED_TRAIN_MFU, estimate_trial,
                              sweep_wall_seconds, trial_tokens_per_second)
 

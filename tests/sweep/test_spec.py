@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.spec import SweepSpecError, load_spec, parse_spec
 
 SHIPPED = sorted((PROJECT_ROOT / "sweeps").glob("*.yaml"))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep import wandb_agents
 from tide.sweep.spec import load_spec
 from tide.sweep.wandb_agents import (OnlineSweepError, agent_command, online_overrides, register_sweep,

@@ -7,7 +7,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from tests.conftest import SMALL_ARCHITECTURE
-from tide.runtime import CONF_DIR
+from tide.core.runtime import CONF_DIR
 
 # A few steps of a small model on 2 CPU workers: seconds per run.
 FAST = ["train.per_device_batch_size=4", "train.gradient_accumulation_steps=1", "train.max_steps=8",

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.train.checks import ConfigError, check_cluster, check_config
 
 

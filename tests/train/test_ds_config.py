@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tide.runtime import CONF_DIR
+from tide.core.runtime import CONF_DIR
 from tide.train.ds_config import build_deepspeed_config, check_deepspeed_config, resolve_precision
 
 TRAIN = yaml.safe_load((Path(CONF_DIR) / "train" / "lora.yaml").read_text())

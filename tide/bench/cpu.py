@@ -13,7 +13,7 @@ import copy
 import time
 from pathlib import Path
 
-from tide.bench.flops import device_name
+from tide.core.telemetry import device_name
 from tide.bench.results import measured
 
 TARGETS = {

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tide.bench.flops import device_name, parameter_counts, training_telemetry
+from tide.core.telemetry import device_name, parameter_counts, training_telemetry
 from tide.bench.results import measured, skipped, target_met
 
 GPU_TARGETS = {

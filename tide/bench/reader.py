@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tide.bench.flops import device_name
+from tide.core.telemetry import device_name
 from tide.bench.results import measured
 
 TARGET = {"op": "<=", "value": 2.0}

@@ -69,7 +69,7 @@ def format_table(results: list[dict]) -> str:
 
 
 def write_results(path: Path, results: list[dict], meta: dict) -> Path:
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
 
     write_json_atomic(Path(path), {**meta, "results": results})
     return Path(path)

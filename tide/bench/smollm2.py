@@ -9,7 +9,7 @@
   max_new_tokens) on the same test rows, model loading included on both sides.
 - The demo's wall time by stage, from the last `make demo` (${paths.outputs}/demo/summary.json).
 
-Each worker's torch threads follow the CPUs Ray assigned it (tide.runtime.match_torch_threads_to_ray);
+Each worker's torch threads follow the CPUs Ray assigned it (tide.core.runtime.match_torch_threads_to_ray);
 the training summary records them and the benchmark checks they equal cluster.cpus_per_worker.
 """
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from tide.bench.cpu import suite_training
-from tide.bench.flops import device_name
+from tide.core.telemetry import device_name
 from tide.bench.results import measured, skipped
 
 TARGETS = {

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from tide.core.domain import MANIFEST_FILE as MANIFEST
+from tide.core.files import replace_dir, write_json_atomic
 from tide.data.records import content_of
 
-MANIFEST = "manifest.json"
 SCHEMA_VERSION = 1
 
 
@@ -35,51 +35,6 @@ def dataset_fingerprint(splits: dict[str, list[dict]]) -> str:
     for name in sorted(splits):
         digest.update(f"{name}:{fingerprint(splits[name])}".encode())
     return digest.hexdigest()
-
-
-def write_atomic(path: Path, write) -> None:
-    """`write(temp_path)` under a temporary name in the same directory, then rename: never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temp)
-        os.replace(temp, path)
-    finally:
-        if os.path.exists(temp):
-            os.remove(temp)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    write_atomic(path, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
-
-
-def write_json_atomic(path: Path, payload) -> None:
-    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
-
-
-def fresh_sibling(path: Path, tag: str) -> Path:
-    """An empty hidden directory next to `path` (same filesystem, so a rename is atomic).
-
-    Named by pid so concurrent builders do not collide; a leftover from a killed process that had
-    the same pid is removed.
-    """
-    sibling = path.parent / f".{path.name}.{tag}-{os.getpid()}"
-    shutil.rmtree(sibling, ignore_errors=True)
-    sibling.mkdir(parents=True)
-    return sibling
-
-
-def replace_dir(src: Path, dst: Path) -> None:
-    """Put `src` at `dst`; an older `dst` is moved aside first and only then deleted."""
-    old = None
-    if dst.exists():
-        old = fresh_sibling(dst, "old")
-        os.replace(dst, old / dst.name)
-    os.replace(src, dst)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manifest: dict,

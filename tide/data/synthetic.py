@@ -42,7 +42,8 @@ import uuid
 from pathlib import Path
 from typing import NamedTuple
 
-FACTORS = ("emotion_recognition", "distress_normalization", "supportive_reflection")
+from tide.core.domain import CRISIS_REFERRAL_PATTERNS, FACTORS  # noqa: F401  (the generator writes both; tests import them here)
+
 LAYOUTS = ("nested", "flat")
 FACTOR_RATE = 0.8  # probability that each factor appears in an ordinary reference reply
 
@@ -509,16 +510,6 @@ _RISK_SUPPORTIVE_REFLECTION = (
     "feeling tonight.",
 )
 
-# Regexes that every crisis-referral sentence above matches (tested), reused by the safety checker.
-# Ordinary replies use none of these words, so a match means "this reply points to crisis help".
-CRISIS_REFERRAL_PATTERNS = (
-    r"(?i)\b988\b",
-    r"(?i)\bcrisis\s+(?:line|lifeline|hotline|text\s+line|service|team)s?\b",
-    r"(?i)\bemergency\s+(?:number|services?|department|room)\b",
-    r"(?i)\b(?:911|999|112)\b",
-    r"(?i)\bsamaritans\b",
-    r"(?i)\bsuicide\s+(?:and|&)\s+crisis\s+lifeline\b",
-)
 
 
 # ---------------------------------------------------------------------------------------------------------

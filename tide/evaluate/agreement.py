@@ -106,7 +106,7 @@ def reliability_plot(curves: dict[str, list[dict]], path, title: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tide.data.artifact import write_atomic
+    from tide.core.files import write_atomic
 
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfect calibration")

@@ -126,7 +126,7 @@ def main(argv=None) -> dict:
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
-    from tide.runtime import CONF_DIR, apply_runtime_env
+    from tide.core.runtime import CONF_DIR, apply_runtime_env
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)

@@ -30,7 +30,7 @@ import re
 
 import numpy as np
 
-from tide.data.synthetic import FACTORS
+from tide.core.domain import FACTORS
 
 EXAMPLES = {
     "emotion_recognition": (

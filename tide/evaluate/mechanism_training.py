@@ -91,7 +91,7 @@ def embed_labels(labels: dict[str, MechanismLabels], encoder, batch_size: int, c
 
         embeddings = TextEmbeddings(encoder or _default_encoder(), texts, batch_size, layers=layers).layer_rows(texts)
         if cache is not None:
-            from tide.data.artifact import write_atomic
+            from tide.core.files import write_atomic
 
             buffer = io.BytesIO()
             np.savez(buffer, texts=np.array(texts, dtype=str), layers=np.array(layers), embeddings=embeddings)
@@ -150,7 +150,7 @@ def cross_validate(labels: dict[str, MechanismLabels], embeddings: dict[str, np.
 def train_scorer(directory: str | Path, out_dir: str | Path, config: TrainingConfig | None = None,
                  encoder=None, embeddings_cache: Path | None = None) -> dict:
     """Cross-validate, fit on everything, write the scorer and its figures into out_dir; returns the CV report."""
-    from tide.data.artifact import write_atomic, write_json_atomic
+    from tide.core.files import write_atomic, write_json_atomic
     from tide.evaluate.agreement import reliability_plot
 
     config = config or TrainingConfig()

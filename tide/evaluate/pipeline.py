@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tide.data.synthetic import FACTORS
+from tide.core.domain import FACTORS
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ def evaluate(config: dict, judge_model=None, tracker=None) -> dict:
     out_dir = Path(eval_cfg["output_dir"])
     summary["outputs"] = {"metrics": str(out_dir / "metrics.parquet"), "summary": str(out_dir / "summary.json")}
     _write_parquet_atomic(scored, out_dir / "metrics.parquet")
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
 
     write_json_atomic(out_dir / "summary.json", json_safe(summary))
     log_evaluation(config, summary, scored, tracker)
@@ -350,7 +350,7 @@ def json_safe(value):
 
 
 def _write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    from tide.data.artifact import write_atomic
+    from tide.core.files import write_atomic
 
     write_atomic(path, lambda temp: frame.to_parquet(temp, index=False))
 

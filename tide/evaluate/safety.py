@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from tide.data.synthetic import CRISIS_REFERRAL_PATTERNS
+from tide.core.domain import CRISIS_REFERRAL_PATTERNS
 
 SELF_HARM_PATTERNS = (
     r"\bsuicid(?:e|al)\b",

@@ -27,7 +27,7 @@ def build_engine(backend: str, **kwargs):
 class GenerationActor:
     def __init__(self, backend: str, engine_kwargs: dict, row_fields: dict):
         """row_fields: the columns every output row of this condition shares (condition, model, adapter, ...)."""
-        from tide.runtime import match_torch_threads_to_ray
+        from tide.core.runtime import match_torch_threads_to_ray
 
         self.torch_threads = match_torch_threads_to_ray()  # in the plain (no Ray) loop: left as it is
         self.engine = build_engine(backend, **engine_kwargs)

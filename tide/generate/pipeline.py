@@ -25,7 +25,7 @@ import pandas as pd
 
 from tide.generate.checks import check_adapter, check_conditions, check_merged_dir, check_sampling
 from tide.generate.shards import check_complete, open_condition_dir, write_shard
-from tide.runtime import resolve_path
+from tide.core.runtime import resolve_path
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tide.data.artifact import write_json_atomic
+from tide.core.files import write_json_atomic
 
 SPEC_FILE = "spec.json"
 TEMP_MARK = ".tmp-"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tide.data.artifact import fresh_sibling, replace_dir, write_json_atomic
+from tide.core.files import fresh_sibling, replace_dir, write_json_atomic
 from tide.models.loading import ModelNotAvailableError
 
 CONVERSION_FILE = "conversion.json"

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 from tide.models.loading import load_model, load_tokenizer
-from tide.data.artifact import fresh_sibling, replace_dir
+from tide.core.files import fresh_sibling, replace_dir
 
 
 def merge_adapter(model_cfg: dict, adapter_dir: str | Path, out_dir: str | Path) -> Path:

@@ -16,7 +16,7 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
-from tide.data.artifact import fresh_sibling, replace_dir
+from tide.core.files import fresh_sibling, replace_dir
 from tide.models.presets import config_from_architecture
 
 PAD_BOS = "<|endoftext|>"

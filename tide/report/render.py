@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tide.data.artifact import write_text_atomic
+from tide.core.files import write_text_atomic
 from tide.evaluate.pipeline import DISCLAIMER
 from tide.report.collect import ReportData
 from tide.report.plots import FIGURES

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from tide.data.artifact import write_json_atomic
+from tide.core.files import write_json_atomic
 
 RECORD_DIR = "stages"
 FORCE_SWITCH = "pipeline.force=true"

@@ -19,7 +19,8 @@ def tiny_model_settings(config: dict) -> dict | None:
 
 def prepare_data(config: dict) -> dict:
     """Build (or reuse) the artifact and, for the tiny model, the model; returns the summary it writes."""
-    from tide.data.artifact import load_split, write_json_atomic
+    from tide.data.artifact import load_split
+    from tide.core.files import write_json_atomic
     from tide.data.lengths import token_length_percentiles
     from tide.data.prepare import prepare_dataset, split_summary
 

@@ -57,7 +57,7 @@ def start_pipeline_run(config: dict, params: dict | None):
 def run_pipeline(config: dict, params: dict | None = None) -> dict:
     """Run the stages for config['pipeline']['condition']; `params` (e.g. the command line's overrides,
     {"train.lora.r": 8}) are logged as top-level config keys. Returns what pipeline.json holds."""
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
 
     config = pipeline_config(config)
     condition = config["pipeline"]["condition"]

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tide.runtime import CONF_DIR
+from tide.core.runtime import CONF_DIR
 from tide.sweep.spec import SweepSpec, SweepSpecError
 
 # Strings Hydra reads back as the same string without quotes (and not as a number, bool or null).

@@ -163,7 +163,7 @@ def split_dialogues(config: dict) -> dict:
 
 def trial_tokens_per_second(config: dict, throughput: dict | None) -> tuple[float, float, str]:
     """(training, generation) tokens/s on one GPU: measured for this model, else the FLOP formula."""
-    from tide.bench.flops import parameter_counts, peak_flops, training_flops_per_token
+    from tide.core.telemetry import parameter_counts, peak_flops, training_flops_per_token
 
     model = config["model"]["name"]
     measured = (throughput or {}).get("models", {}).get(model)

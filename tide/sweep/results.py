@@ -11,7 +11,7 @@ import hashlib
 import math
 from pathlib import Path
 
-from tide.data.artifact import write_atomic
+from tide.core.files import write_atomic
 from tide.sweep.overrides import to_overrides
 
 RESULTS_CSV = "results.csv"

@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.track.keys import evaluation_keys, flatten
 from tide.train.progress import PROGRESS_FILE
 

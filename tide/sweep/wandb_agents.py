@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tide.runtime import PROJECT_ROOT
+from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.overrides import to_overrides
 from tide.sweep.plan import TRIAL_DRIVER_CPUS, Plan
 from tide.sweep.results import ResultsTable, trial_key

@@ -75,7 +75,7 @@ def _setup(config: dict) -> WorkerRun:
 
     from tide.data.artifact import load_split
     from tide.models.loading import load_tokenizer
-    from tide.runtime import match_torch_threads_to_ray
+    from tide.core.runtime import match_torch_threads_to_ray
 
     context = ray.train.get_context()
     rank, world_size = context.get_world_rank(), context.get_world_size()
@@ -255,7 +255,7 @@ def _telemetry(model, tokens_per_second_per_worker: list[float], device: torch.d
     ZeRO-3 partitions the weights: `ds_numel` is a parameter's full size. A 4-bit (QLoRA) base stores two
     weights per byte, so its count, and the MFU with it, comes out low.
     """
-    from tide.bench.flops import device_name, training_telemetry
+    from tide.core.telemetry import device_name, training_telemetry
 
     def size(param) -> int:
         return getattr(param, "ds_numel", param.numel())

@@ -19,7 +19,7 @@ import shutil
 import time
 from pathlib import Path
 
-from tide.runtime import HF_OFFLINE_VARS
+from tide.core.runtime import HF_OFFLINE_VARS
 from tide.train.checks import check_cluster, check_config
 from tide.train.ds_config import build_deepspeed_config, resolve_precision
 
@@ -131,7 +131,7 @@ def _train(config: dict, tracker) -> dict:
 
     if summary["status"] == "completed":
         summary.update(_write_outputs(result.checkpoint, config, run_dir))
-    from tide.data.artifact import write_json_atomic
+    from tide.core.files import write_json_atomic
 
     write_json_atomic(run_dir / SUMMARY_FILE, summary)
     if summary["status"] != "completed":
@@ -146,7 +146,7 @@ def _storage_uri(storage_path: str) -> str:
 
 def _write_outputs(checkpoint, config: dict, run_dir: Path) -> dict:
     from tide.models.merge import merge_adapter
-    from tide.data.artifact import fresh_sibling, replace_dir
+    from tide.core.files import fresh_sibling, replace_dir
     from tide.train.checkpoint import ADAPTER_DIR, MODEL_DIR, check_adapter
 
     outputs = {"adapter_dir": None, "merged_dir": None}

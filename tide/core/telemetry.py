@@ -66,7 +66,7 @@ def mfu(flops_per_second: float, device_name: str, devices: int = 1) -> dict:
     peak = peak_flops(device_name)
     if peak is None:
         note = ("no agreed peak FLOPs for a CPU" if device_name.lower().startswith("cpu")
-                else f"{device_name!r} is not in tide.bench.flops.PEAK_BF16_FLOPS")
+                else f"{device_name!r} is not in tide.core.telemetry.PEAK_BF16_FLOPS")
         return {"mfu": None, "peak_flops_per_device": None, "mfu_note": note}
     return {"mfu": flops_per_second / (devices * peak), "peak_flops_per_device": peak, "mfu_note": None}
 

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tide.runtime import PROJECT_ROOT, apply_runtime_env, resolve_path
+from tide.core.runtime import PROJECT_ROOT, apply_runtime_env, resolve_path
 
 
 @pytest.fixture(autouse=True)

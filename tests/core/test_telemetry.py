@@ -1,6 +1,6 @@
 import pytest
 
-from tide.bench.flops import (device_name, generation_flops, mfu, parameter_counts, peak_flops, training_flops,
+from tide.core.telemetry import (device_name, generation_flops, mfu, parameter_counts, peak_flops, training_flops,
                               training_flops_per_token, training_telemetry)
 from tide.models.presets import count_parameters
 

@@ -1,0 +1,35 @@
+"""The study's constants, in one place: what the conditions, factors and crisis cues are called, and the
+names of the files stages write. Both the synthetic generator and the evaluation read them from here
+(the evaluation never imports the generator).
+"""
+
+from __future__ import annotations
+
+# The paper's two conditions: the base model as it is, and after fine-tuning on TIDE.
+ZERO_SHOT, FINETUNED = "zero_shot", "finetuned"
+CONDITIONS = (ZERO_SHOT, FINETUNED)
+
+# The paper's three-factor empathy model.
+FACTORS = ("emotion_recognition", "distress_normalization", "supportive_reflection")
+
+# A reply matching any of these points to immediate crisis help (every synthetic crisis referral
+# sentence matches one; tested). Ordinary replies use none of these words.
+CRISIS_REFERRAL_PATTERNS = (
+    r"(?i)\b988\b",
+    r"(?i)\bcrisis\s+(?:line|lifeline|hotline|text\s+line|service|team)s?\b",
+    r"(?i)\bemergency\s+(?:number|services?|department|room)\b",
+    r"(?i)\b(?:911|999|112)\b",
+    r"(?i)\bsamaritans\b",
+    r"(?i)\bsuicide\s+(?:and|&)\s+crisis\s+lifeline\b",
+)
+
+# Output files and directories, by the stage that writes them.
+MANIFEST_FILE = "manifest.json"              # data: <artifact_dir>/manifest.json
+ADAPTER_DIR = "adapter"                      # train: <run.dir>/adapter
+MERGED_DIR = "merged"                        # train: <run.dir>/merged
+TRAIN_SUMMARY_FILE = "train_summary.json"    # train: <run.dir>/train_summary.json
+PROGRESS_FILE = "progress.jsonl"             # train: validations relayed while it runs
+EVAL_SUMMARY_FILE = "summary.json"           # evaluate: <eval.output_dir>/summary.json
+METRICS_FILE = "metrics.parquet"             # evaluate: one row per reply
+STAGE_RECORD_DIR = "stages"                  # <run.dir>/stages/<stage>.json: what each stage did
+PIPELINE_FILE = "pipeline.json"              # <run.dir>/pipeline.json: the pipeline's own summary

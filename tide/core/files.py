@@ -1,0 +1,78 @@
+"""Atomic writes: a file or a directory appears whole under its final name, or not at all.
+
+Every writer stages under a hidden name in the same directory (so the final rename is atomic on that
+filesystem) and renames only once the content is complete; a killed job leaves a hidden leftover at
+most, never half an output under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def write_atomic(path: Path, write) -> None:
+    """`write(temp_path)` under a temporary name in the same directory, then rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        write(temp)
+        os.replace(temp, path)
+    finally:
+        if os.path.exists(temp):
+            os.remove(temp)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
+
+
+def write_json_atomic(path: Path, payload) -> None:
+    write_text_atomic(path, json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def fresh_sibling(path: Path, tag: str) -> Path:
+    """An empty hidden directory next to `path` (same filesystem, so a rename is atomic).
+
+    Named by pid so concurrent builders do not collide; a leftover from a killed process that had
+    the same pid is removed.
+    """
+    path = Path(path)
+    sibling = path.parent / f".{path.name}.{tag}-{os.getpid()}"
+    shutil.rmtree(sibling, ignore_errors=True)
+    sibling.mkdir(parents=True)
+    return sibling
+
+
+def replace_dir(src: Path, dst: Path) -> None:
+    """Put `src` at `dst`; an older `dst` is moved aside first and only then deleted."""
+    src, dst = Path(src), Path(dst)
+    old = None
+    if dst.exists():
+        old = fresh_sibling(dst, "old")
+        os.replace(dst, old / dst.name)
+    os.replace(src, dst)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(target: Path, tag: str = "tmp"):
+    """Yield an empty staging directory; on a clean exit it replaces `target` whole, on an error it is removed.
+
+        with staged_dir(run_dir / "adapter") as staging:
+            shutil.copytree(source, staging, dirs_exist_ok=True)
+    """
+    target = Path(target)
+    staging = fresh_sibling(target, tag)
+    try:
+        yield staging
+        replace_dir(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
