@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from tide.core.runtime import CONF_DIR, apply_runtime_env
+from tide.config import TideConfig
+from tide.core.runtime import apply_runtime_env
 
 BENCHMARKS = ("padding", "training", "generation", "evaluation", "reader", "smollm2", "gpu")
 
@@ -55,41 +56,30 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def compose(overrides: list[str]) -> dict:
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-    from omegaconf import OmegaConf
+def compose(overrides: list[str], command: str = "launch.bench") -> TideConfig:
+    """The typed config for these Hydra overrides (conf/); a bad option exits in one line naming it."""
+    from launch.common import fail
+    from tide.config import ConfigError, compose_config
 
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return OmegaConf.to_container(hydra_compose("config", overrides=overrides), resolve=True)
+    try:
+        return compose_config(overrides)
+    except ConfigError as error:
+        fail(command, error)
 
 
 def run(args: argparse.Namespace) -> list[dict]:
-    from tide.bench import cpu
-    from tide.bench.reader import bench_reader
     from tide.bench.results import format_table, write_results
-    from tide.bench.smollm2 import bench_smollm2
 
     config = compose([f"generate.sampling.max_new_tokens={args.gen_new_tokens}", *args.overrides])
-    apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
+    apply_runtime_env(offline=config.runtime.offline, ray_usage_stats=config.runtime.ray_usage_stats,
                       wandb_mode="disabled")
-    bench_dir = Path(config["paths"]["outputs"]) / "bench"
+    bench_dir = Path(config.paths.outputs) / "bench"
     if {"training", "generation", "smollm2"} & set(args.only):
         from tide.train.trainer import connect_ray
 
-        connect_ray(config["cluster"])
+        connect_ray(config.cluster)
     started, results = time.perf_counter(), []
-    stages = {
-        "padding": lambda: cpu.bench_padding(config, args.repeats),
-        "training": lambda: cpu.bench_training(config, args.repeats, args.train_steps, bench_dir),
-        "generation": lambda: cpu.bench_generation_scaling(config, args.repeats, args.gen_rows),
-        "evaluation": lambda: cpu.bench_evaluation(config, args.repeats, args.eval_rows, args.eval_naive_rows),
-        "reader": lambda: bench_reader(args.repeats, args.reader_dialogues),  # tide/bench/reader.py
-        "smollm2": lambda: bench_smollm2(compose(["experiment=demo", f"generate.sampling.max_new_tokens="
-                                                  f"{args.smollm2_new_tokens}", *args.overrides]),
-                                         args.smollm2_repeats, args.smollm2_steps, args.smollm2_rows, bench_dir),
-        "gpu": lambda: gpu_results(config, args, bench_dir),
-    }
+    stages = bench_stages(config, args, bench_dir)
     settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()}
     for name in args.only:
         print(f"bench: {name} ...", flush=True)
@@ -104,7 +94,28 @@ def run(args: argparse.Namespace) -> list[dict]:
     return results
 
 
-def gpu_results(config: dict, args: argparse.Namespace, bench_dir: Path) -> list[dict]:
+def bench_stages(config: TideConfig, args: argparse.Namespace, bench_dir: Path) -> dict:
+    """{stage name: a call returning its results}; each stage module takes the config it runs on."""
+    from tide.bench import cpu
+    from tide.bench.evaluation import bench_evaluation
+    from tide.bench.generation import bench_generation_scaling
+    from tide.bench.reader import bench_reader
+    from tide.bench.smollm2 import bench_smollm2
+
+    return {
+        "padding": lambda: cpu.bench_padding(config, args.repeats),
+        "training": lambda: cpu.bench_training(config, args.repeats, args.train_steps, bench_dir),
+        "generation": lambda: bench_generation_scaling(config, args.repeats, args.gen_rows),
+        "evaluation": lambda: bench_evaluation(config, args.repeats, args.eval_rows, args.eval_naive_rows),
+        "reader": lambda: bench_reader(args.repeats, args.reader_dialogues),  # tide/bench/reader.py
+        "smollm2": lambda: bench_smollm2(compose(["experiment=demo", f"generate.sampling.max_new_tokens="
+                                                  f"{args.smollm2_new_tokens}", *args.overrides]),
+                                         args.smollm2_repeats, args.smollm2_steps, args.smollm2_rows, bench_dir),
+        "gpu": lambda: gpu_results(config, args, bench_dir),
+    }
+
+
+def gpu_results(config: TideConfig, args: argparse.Namespace, bench_dir: Path) -> list[dict]:
     from tide.bench.gpu import GPU_TARGETS, bench_gpu, gpu_unavailable
     from tide.bench.results import skipped
     from tide.core.files import write_json_atomic
@@ -114,8 +125,8 @@ def gpu_results(config: dict, args: argparse.Namespace, bench_dir: Path) -> list
         print(f"bench: GPU benchmarks skipped: {reason}", flush=True)
         return [skipped(name, f"GPU: {name}", reason, target, unit="" if name == "lora_mfu" else "x")
                 for name, target in GPU_TARGETS.items()]
-    presets = {name: compose([f"model={name}"])["model"] for name in args.gpu_presets}
-    zero2 = compose(["deepspeed=zero2"])["deepspeed"]
+    presets = {name: compose([f"model={name}"]).model for name in args.gpu_presets}
+    zero2 = compose(["deepspeed=zero2"]).deepspeed
     results, throughput = bench_gpu(config, presets, zero2, args.repeats, args.gpu_steps, args.gpu_batch_size,
                                     args.gpu_gen_rows, bench_dir)
     write_json_atomic(bench_dir / "throughput.json", throughput)

@@ -15,12 +15,13 @@ from launch.common import CONFIG_PATH, setup_run
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    from launch.generate import init_ray
-    from tide.generate.bench import bench_generation, format_bench
+    from tide.bench.generation import bench_generation, format_bench
+    from tide.stages.cluster import init_ray
 
-    config = setup_run(cfg)
-    init_ray(config["cluster"])
-    print(format_bench(bench_generation(config, rows=config["generate"]["limit"] or 64)))
+    config = setup_run(cfg, "launch.bench_generate")
+    init_ray(config.cluster)
+    print(format_bench(bench_generation(config.generate, config.model, config.prompt, config.data.artifact_dir,
+                                        config.run.dir, rows=config.generate.limit or 64)))
 
 
 if __name__ == "__main__":

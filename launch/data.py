@@ -1,4 +1,4 @@
-"""The data stage (and, for now, `make demo`): TIDE files -> validated, split Parquet artifact.
+"""The data stage: TIDE files -> validated, split Parquet artifact (through the stage runner, tide/stages).
 
     python -m launch.data                                   # synthetic TIDE + tiny model, offline
     python -m launch.data data=tide data.dir=/data/TIDE     # real TIDE from a local copy
@@ -6,21 +6,22 @@
 
 Prints a summary (what the reader found: seen = kept + skipped, the shape of each kind of file, the
 dialogues per persona; then dialogues per split, scenario mix, token lengths) and writes it next to the
-artifact as summary.json.
+artifact as summary.json; the stage's record goes to run.dir/stages/data.json, as in the pipeline.
 """
 
 from __future__ import annotations
 
 import hydra
 
-from launch.common import CONFIG_PATH, setup_run
+from launch.common import CONFIG_PATH, run_stage_command
 
 
-def run(config: dict) -> dict:
-    """The stage's work on a plain dict (tide/stages/data.py); returns the summary it prints."""
-    from tide.stages.data import prepare_data
+def run(config) -> dict:
+    """The data stage of a TideConfig through the runner; returns the summary it prints."""
+    from tide.stages import read_stage_json, run_pipeline
 
-    return prepare_data(config)
+    result = run_pipeline(config, target="data")
+    return read_stage_json(result["run_dir"], "data", "summary")
 
 
 def format_summary(summary: dict) -> str:
@@ -85,9 +86,10 @@ def _reader_lines(reader: dict) -> list[str]:
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    config = setup_run(cfg)
-    summary = run(config)
-    print(format_summary(summary))
+    from tide.stages import read_stage_json
+
+    result = run_stage_command(cfg, "launch.data", target="data")
+    print(format_summary(read_stage_json(result["run_dir"], "data", "summary")))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from launch.bench import compose  # the config tree composed as a plain dict
 from tide.core.runtime import PROJECT_ROOT, apply_runtime_env
 
 
@@ -66,12 +65,12 @@ def run_entry_point(module: str, *args: str) -> dict:
             "load_1min": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
-def prepare_model(model_cfg: dict) -> dict:
+def prepare_model(model) -> dict:
     """The model directory, converted from its GGUF on first use (here, so a bad file stops the demo in one line)."""
     from tide.models.loading import resolve_model_source
 
     before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
-    directory = resolve_model_source(model_cfg)
+    directory = resolve_model_source(model)
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": round(time.perf_counter() - started, 1), "cpu_s": round(cpu, 1), "directory": directory,
@@ -79,18 +78,19 @@ def prepare_model(model_cfg: dict) -> dict:
 
 
 def run(args: argparse.Namespace) -> dict:
+    from tide.config import compose_config
     from tide.report.demo import build_demo_report, format_demo, trial_seconds
     from tide.sweep.spec import load_spec
 
     started = time.perf_counter()
     overrides = [f"experiment={args.experiment}", *args.overrides]
-    config = compose(overrides)
-    apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
-                      wandb_mode=config["logger"]["mode"])
-    stages = {"model": prepare_model(config["model"])}
+    config = compose_config(overrides)
+    apply_runtime_env(offline=config.runtime.offline, ray_usage_stats=config.runtime.ray_usage_stats,
+                      wandb_mode=config.logger.mode)
+    stages = {"model": prepare_model(config.model)}
     stages["data"] = run_entry_point("launch.data", *overrides)
     stages["sweep"] = run_entry_point("launch.sweep", str(args.spec), *args.overrides)
-    sweep_dir = Path(config["paths"]["outputs"]) / "sweeps" / load_spec(args.spec).name
+    sweep_dir = Path(config.paths.outputs) / "sweeps" / load_spec(args.spec).name
     report_started = time.perf_counter()
     summary, paths = build_demo_report(config, sweep_dir / "trials", sweep_dir / "report", args.samples)
     stages["report"] = {"wall_s": round(time.perf_counter() - report_started, 1)}
@@ -100,18 +100,19 @@ def run(args: argparse.Namespace) -> dict:
 
     from tide.core.files import write_json_atomic
 
-    out = Path(config["paths"]["outputs"]) / "demo" / "summary.json"
+    out = Path(config.paths.outputs) / "demo" / "summary.json"
     write_json_atomic(out, summary)
     print(format_demo(summary, out))
     return summary
 
 
 def main(argv=None) -> int:
+    from tide.config import ConfigError
     from tide.models.loading import ModelNotAvailableError
 
     try:
         run(parse_args(argv))
-    except ModelNotAvailableError as error:  # a missing, truncated or unsupported GGUF among them
+    except (ModelNotAvailableError, ConfigError) as error:  # a missing, truncated or unsupported GGUF among them
         print(f"demo: {error}", file=sys.stderr)
         return 2
     except subprocess.CalledProcessError as error:

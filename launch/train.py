@@ -5,15 +5,17 @@
     python -m launch.train train=full model=qwen2_5_0_5b cluster=single_node_gpu
     python -m launch.train --multirun seed=1,2                   # one run per seed, one after the other
 
-Runs on the local Ray by default, or on the cluster named by RAY_ADDRESS / cluster.address. Prints the
-training summary and writes run.dir/adapter and run.dir/train_summary.json (docs/training.md).
+Runs on the local Ray by default, or on the cluster named by RAY_ADDRESS / cluster.address, through the
+stage runner (tide/stages): the data stage first when it is not complete, then the train stage, with the
+same records, refusals and reruns as `python -m launch.pipeline`, which then reuses the adapter. Prints
+the training summary and writes run.dir/adapter and run.dir/train_summary.json (docs/training.md).
 """
 
 from __future__ import annotations
 
 import hydra
 
-from launch.common import CONFIG_PATH, setup_run
+from launch.common import CONFIG_PATH, run_stage_command
 
 
 def format_summary(summary: dict) -> str:
@@ -38,10 +40,11 @@ def format_summary(summary: dict) -> str:
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
 def main(cfg) -> None:
-    config = setup_run(cfg)
-    from tide.train.trainer import train
+    from tide.stages import format_result, read_stage_json
 
-    print(format_summary(train(config)))
+    result = run_stage_command(cfg, "launch.train", target="train")
+    print(format_result(result))
+    print(format_summary(read_stage_json(result["run_dir"], "train", "summary")))
 
 
 if __name__ == "__main__":

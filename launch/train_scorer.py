@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from tide.core.intervals import format_interval
 from tide.evaluate.mechanisms import SCORER_DIR
 
 
@@ -32,8 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def _value(m: dict, name: str) -> str:
-    low, high = m[f"{name}_ci"]
-    return f"{m[name]:.3f}" + ("" if low != low else f" [{low:.3f}, {high:.3f}]")  # no CI for the single heads
+    return format_interval(m[name], *m[f"{name}_ci"])  # the value alone for the single heads (no CI)
 
 
 def format_cv(cv: dict) -> str:

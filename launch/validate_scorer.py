@@ -15,6 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from tide.core.intervals import format_interval
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m launch.validate_scorer", description=__doc__.split("\n")[0])
@@ -27,8 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def _ci(m: dict, name: str) -> str:
-    low, high = m[f"{name}_ci"]
-    return f"{m[name]:.3f} [{low:.3f}, {high:.3f}]"
+    return format_interval(m[name], *m[f"{name}_ci"])
 
 
 def format_validation(result: dict) -> str:
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
     from tide.core.files import write_json_atomic
     from tide.evaluate.epitome import EpitomeFormatError
     from tide.evaluate.mechanisms import ScorerFilesError
-    from tide.evaluate.pipeline import json_safe
+    from tide.evaluate.summary import json_safe
     from tide.evaluate.validation import validate_directory
 
     args = parse_args(argv)

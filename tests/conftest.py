@@ -20,7 +20,7 @@ SMALL_ARCHITECTURE = {
     "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 512,
     "tie_word_embeddings": True,
 }
-SMALL_TOKENIZER = {"vocab_size": 1024, "min_frequency": 2}
+SMALL_TOKENIZER = {"vocab_size": 1024, "min_frequency": 2}  # model.tokenizer options (also Hydra overrides)
 
 
 @pytest.fixture(scope="session")
@@ -34,24 +34,31 @@ def synthetic_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory, synthetic_dir) -> Path:
+    from tests.configs import config_for
+    from tide.config import with_options
     from tide.data.reader import read_tide
     from tide.models.tiny import build_tiny_model
 
     records = read_tide(synthetic_dir).records
     texts = [text for r in records for text in (r["client"], r["reference"])]
     out = tmp_path_factory.mktemp("models") / "tiny"
-    build_tiny_model(out, texts, SMALL_ARCHITECTURE, SMALL_TOKENIZER, seed=0)
+    tokenizer = with_options(config_for("model=tiny").model.tokenizer, SMALL_TOKENIZER, path="model.tokenizer")
+    build_tiny_model(out, texts, SMALL_ARCHITECTURE, tokenizer, seed=0)
     return out
 
 
 @pytest.fixture(scope="session")
 def data_artifact(tmp_path_factory, synthetic_dir):
     """The synthetic TIDE files as a data artifact (split Parquet + manifest), as `launch.data` writes it."""
+    from tests.configs import config_for
     from tide.data.prepare import prepare_dataset
 
     artifact_dir = tmp_path_factory.mktemp("data-artifact") / "tide"
-    prepare_dataset({"source": "tide", "dir": str(synthetic_dir), "lenient": False, "artifact_dir": str(artifact_dir),
-                     "split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 42, "stratify_on": []}})
+    data = config_for("data=tide", **{"data.dir": str(synthetic_dir), "data.lenient": False,
+                                      "data.artifact_dir": str(artifact_dir),
+                                      "data.split": {"train": 0.8, "val": 0.1, "test": 0.1, "seed": 42,
+                                                     "stratify_on": []}}).data
+    prepare_dataset(data)
     return artifact_dir
 
 

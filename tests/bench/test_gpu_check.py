@@ -9,10 +9,11 @@ import time
 import pytest
 import torch
 
-from tide.bench.gpu import (GPU_CHECK_BUDGET_S, Check, CheckFailed, PeakDeviceMemory, format_check_table,
-                            gpu_checks, random_adapter, run_check)
-from tide.generate.checks import check_adapter
+from tests.configs import config_for
+from tide.bench.gpu_check import (GPU_CHECK_BUDGET_S, Check, CheckFailed, PeakDeviceMemory, format_check_table,
+                                  gpu_checks, random_adapter, run_check)
 from tide.core.runtime import PROJECT_ROOT
+from tide.generate.checks import check_adapter
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="the no-GPU path")
@@ -81,9 +82,9 @@ def test_peak_memory_is_none_without_cuda():
 def test_the_generation_adapter_fits_its_model_and_changes_it(tiny_model_dir, tmp_path):
     from safetensors.torch import load_file
 
-    model_cfg = {"name": "tiny", "path": str(tiny_model_dir), "hf_id": None}
-    adapter = random_adapter(model_cfg, tmp_path / "adapter")
-    assert check_adapter(str(adapter), model_cfg, str(tmp_path))["r"] == 8
+    model = config_for(**{"model.path": str(tiny_model_dir), "model.hf_id": None}).model
+    adapter = random_adapter(model, tmp_path / "adapter")
+    assert check_adapter(str(adapter), model, str(tmp_path))["r"] == 8
     weights = load_file(adapter / "adapter_model.safetensors")
     assert any("lora_B" in key and tensor.abs().sum() > 0 for key, tensor in weights.items())
 
@@ -99,3 +100,22 @@ def test_on_a_gpu_the_lora_check_runs_and_writes_gpu_json(tmp_path):
     (record,) = report["checks"]
     assert done.returncode == 0 and record["status"] == "ok", done.stdout[-3000:] + done.stderr[-3000:]
     assert record["results"]["tokens_per_s"] > 0 and record["peak_memory_gib"] > 0 and report["device"]
+
+
+def test_the_training_checks_run_the_preset_with_their_own_options(tmp_path):
+    from tide.bench.gpu_check import GpuCheckSetup
+    from tide.train.job import TrainingJob
+
+    config = config_for()
+    preset = config_for("model=qwen2_5_0_5b").model
+    setup = GpuCheckSetup(job=TrainingJob.from_config(config), generate=config.generate, train_preset=preset,
+                          qlora_train=config_for("train=qlora").train, zero2=config_for("deepspeed=zero2").deepspeed,
+                          generation_model=config.model, generation_note="tiny model", bench_dir=tmp_path,
+                          preset_model=preset)  # as if on disk already: nothing is built here
+    qlora = setup.training_job("check-qlora", 5, setup.job.deepspeed,
+                               {"train.method": setup.qlora_train.method,
+                                "train.quantize_4bit": setup.qlora_train.quantize_4bit})
+    assert (qlora.train.method, qlora.train.quantize_4bit, qlora.train.max_steps) == ("qlora", True, 5)
+    assert qlora.model == preset and qlora.run_dir == str(tmp_path / "runs" / "check-qlora")
+    zero2 = setup.training_job("check-zero2", 10, setup.zero2, {"cluster.num_workers": 2})
+    assert zero2.deepspeed.stage == 2 and zero2.cluster.num_workers == 2 and zero2.train.method == "lora"

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.data import synthetic
 from tide.data.synthetic import (
     CRISIS_REFERRAL_PATTERNS,
@@ -19,6 +21,7 @@ from tide.data.synthetic import (
     TRAUMA_TYPES,
     generate_conversations,
     generate_personas,
+    write_synthetic,
     write_synthetic_tide,
 )
 from tide.data.text_stats import corpus_variety, distinct_n
@@ -283,9 +286,20 @@ def test_full_set_generates_quickly(full):
     ({"self_harm_rate": float("nan")}, "self_harm_rate"),
 ])
 def test_bad_arguments_raise_value_error_naming_the_argument(tmp_path, kwargs, name):
+    """SyntheticConfig's bounds check them (ConfigError, a ValueError), before anything is written."""
     with pytest.raises(ValueError, match=name):
         write_synthetic_tide(tmp_path / "tide", **kwargs)
     assert list(tmp_path.iterdir()) == [], "nothing is written when the arguments are bad"
+
+
+def test_written_from_the_data_slice_like_from_keywords(tmp_path):
+    """write_synthetic(out, data.synthetic) writes what the same keywords write."""
+    options = {"n_personas": 4, "conversations_per_persona": 3, "seed": 5, "layout": "flat", "self_harm_rate": 0.2}
+    synthetic_cfg = with_options(config_for().data.synthetic, options, path="data.synthetic")
+    stats = write_synthetic(tmp_path / "a", synthetic_cfg)
+    assert write_synthetic_tide(tmp_path / "b", **options)["self_harm"] == stats["self_harm"]
+    assert (stats["personas"], stats["dialogues"], stats["layout"], stats["seed"]) == (4, 12, "flat", 5)
+    assert all_bytes(tmp_path / "a") == all_bytes(tmp_path / "b")
 
 
 # --------------------------------------------------------------------------------------------- atomic writes

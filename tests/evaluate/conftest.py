@@ -11,24 +11,25 @@ import random
 
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
-from tide.core.runtime import CONF_DIR
+from tests.configs import config_for
 
 MODELS = {"small": 0.5, "large": 3.0}
 SMALL_DATA = ["data.synthetic.n_personas=40", "data.synthetic.conversations_per_persona=5",
               "data.synthetic.self_harm_rate=0.1"]
 
 
-def compose_config(outputs, *overrides) -> dict:
+def compose_config(outputs, *overrides, **options):
+    """The typed config of the small synthetic data, with every output under `outputs`."""
+    previous = os.environ.get("TIDE_OUTPUTS")
     os.environ["TIDE_OUTPUTS"] = str(outputs)
     try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose("config", overrides=[*SMALL_DATA, "logger=none", "eval.bootstrap_samples=200", *overrides])
-            return OmegaConf.to_container(cfg, resolve=True)
+        return config_for(*SMALL_DATA, "logger=none", "eval.bootstrap_samples=200", *overrides, **options)
     finally:
-        del os.environ["TIDE_OUTPUTS"]
+        if previous is None:
+            del os.environ["TIDE_OUTPUTS"]
+        else:
+            os.environ["TIDE_OUTPUTS"] = previous
 
 
 def fake_generations(references: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -70,9 +71,9 @@ def eval_inputs(tmp_path_factory):
 
     outputs = tmp_path_factory.mktemp("eval-outputs")
     config = compose_config(outputs)
-    prepare_dataset(config["data"])
-    references = load_split(config["data"]["artifact_dir"], "test").to_pandas()
-    write_generations(outputs / "runs" / config["run"]["name"], fake_generations(references))
+    prepare_dataset(config.data)
+    references = load_split(config.data.artifact_dir, "test").to_pandas()
+    write_generations(outputs / "runs" / config.run.name, fake_generations(references))
     return config, references
 
 

@@ -58,16 +58,32 @@ def test_a_model_that_drops_answers_is_an_error():
         judge_replies(["a", "b"], ["x", "y"], lambda prompts, attempt: ["x"])
 
 
+def test_the_judges_own_decoding_per_attempt():
+    from tests.configs import config_for
+    from tide.config import with_options
+    from tide.evaluate.judge import judge_sampling
+
+    judge = with_options(config_for("eval=judge").eval.judge, {"temperature": 0.7, "max_new_tokens": 16, "seed": 5})
+    first, retry = judge_sampling(judge, 0), judge_sampling(judge, 2)
+    assert not first.do_sample and retry.do_sample and (first.seed, retry.seed) == (5, 7)
+    assert retry.temperature == 0.7 and retry.max_new_tokens == 16 and retry.top_p == 1.0
+
+
 @pytest.mark.slow
 def test_tiny_model_through_the_generation_path(tiny_model_dir, ray_local):
+    from tests.configs import config_for
+    from tide.config import with_options
     from tide.evaluate.judge import generation_judge_model
 
-    model_cfg = {"name": "tiny", "path": str(tiny_model_dir), "hf_id": None, "stop_token": None, "params_b": 0.001}
-    gen_cfg = {"backend": "hf", "precision": "float32", "batch_size": 4, "concurrency": 1, "cpus_per_actor": 1,
-               "gpus_per_actor": 0, "shard_rows": 8}
-    judge_cfg = {"temperature": 0.7, "max_new_tokens": 16, "seed": 0}
-    model = generation_judge_model(model_cfg, gen_cfg, judge_cfg)
-    result = judge_replies(["I can't sleep."] * 3, ["That sounds exhausting."] * 3, model, max_retries=1)
+    config = config_for("eval=judge", "model=tiny")
+    model = with_options(config.model, {"path": str(tiny_model_dir), "params_b": 0.001})
+    generate = with_options(config.generate, {"backend": "hf", "precision": "float32", "batch_size": 4,
+                                              "concurrency": 1, "cpus_per_actor": 1, "gpus_per_actor": 0,
+                                              "shard_rows": 8})
+    judge = with_options(config.eval.judge, {"model_cfg": model, "temperature": 0.7, "max_new_tokens": 16,
+                                             "seed": 0})
+    judge_model = generation_judge_model(judge, generate)
+    result = judge_replies(["I can't sleep."] * 3, ["That sounds exhausting."] * 3, judge_model, max_retries=1)
     counts = result["counts"]
     # An untrained tiny model answers with noise: the plumbing runs, invalid answers are counted, not guessed.
     assert counts["replies"] == 3 and counts["scored"] + counts["invalid_after_retries"] == 3

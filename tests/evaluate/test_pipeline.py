@@ -6,11 +6,36 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from launch.evaluate import format_summary, run
+from launch.evaluate import format_summary
 from tests.evaluate.conftest import compose_config, fake_generations, write_generations
-from tide.evaluate.pipeline import EvaluationInputError, score_rows
+from tide.config import ConfigError, with_options
+from tide.evaluate.inputs import EvaluationInputError
+from tide.evaluate.pipeline import evaluate
 from tide.evaluate.ratings import RatingsFormatError, synthetic_ratings
-from tide.evaluate.reference import UnknownMetricError
+from tide.evaluate.scoring import score_rows
+from tide.evaluate.tracking import log_evaluation
+
+
+class RecordingTracker:
+    """Stands in for the stage's tide.track.TrackedRun: keeps what is logged into it."""
+
+    def __init__(self, active: bool = True):
+        self.active, self.tables, self.logged, self.summaries = active, {}, [], {}
+
+    def table(self, key, frame):
+        self.tables[key] = frame
+
+    def log(self, metrics, step=None):
+        self.logged.append(metrics)
+
+    def summary(self, values):
+        self.summaries.update(values)
+
+
+def run(config, eval, tracker=None, judge_model=None) -> dict:
+    """The evaluation of `eval` on the fixture's data artifact, as the evaluate stage calls it."""
+    return evaluate(eval, config.data.artifact_dir, config.generate, tracker or RecordingTracker(active=False),
+                    judge_model=judge_model)
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +50,10 @@ def evaluated(eval_inputs, tmp_path_factory):
                                 items_per_rater=10, seed=0)
     ratings_csv = tmp_path_factory.mktemp("ratings") / "ratings.csv"
     ratings.to_csv(ratings_csv, index=False)
-    wandb_dir = tmp_path_factory.mktemp("wandb")
-    judge = {**config["eval"]["judge"], "limit": 10}
-    config = {**config, "eval": {**config["eval"], "ratings": str(ratings_csv), "judge": judge,
-                                 "generations_dir": str(failed_dir / "generations")},
-              "logger": {"name": "wandb", "mode": "offline", "project": "tide-test", "entity": None, "group": None,
-                         "dir": str(wandb_dir)}}
-    return config, run(config, judge_model=alternating_judge), wandb_dir
+    eval = with_options(config.eval, {"ratings": str(ratings_csv), "judge.limit": 10,
+                                      "generations_dir": str(failed_dir / "generations")})
+    tracker = RecordingTracker()
+    return eval, run(config, eval, tracker, judge_model=alternating_judge), tracker
 
 
 def alternating_judge(prompts, attempt):
@@ -41,8 +63,8 @@ def alternating_judge(prompts, attempt):
 
 
 def test_writes_per_row_metrics_and_summary(evaluated):
-    config, summary, _ = evaluated
-    eval_dir = Path(config["eval"]["output_dir"])
+    eval, summary, _ = evaluated
+    eval_dir = Path(eval.output_dir)
     rows = pd.read_parquet(eval_dir / "metrics.parquet")
     assert len(rows) == summary["rows"] == 80 and summary["failed_generations"] == 1
     rows = rows[rows["error"].isna()]
@@ -105,10 +127,26 @@ def test_prints_the_comparison(evaluated):
     assert "Krippendorff" in text and "supplement, never replace, clinical care" in text
 
 
-def test_logs_one_offline_wandb_run(evaluated):
-    _, _, wandb_dir = evaluated
-    runs = list((wandb_dir / "wandb").glob("offline-run-*"))
-    assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+def test_logs_into_the_stages_tracker(evaluated):
+    eval, summary, tracker = evaluated
+    samples = tracker.tables["eval/samples"]
+    assert len(samples) == eval.sample_table_rows == 50
+    assert {"reply", "reference", "cosine", "mechanism_er", "judge_overall"} <= set(samples.columns)
+    assert len(tracker.logged) == 1 and tracker.logged[0]["eval/rows"] == 80
+    assert tracker.logged[0]["eval/finetuned/cosine"] > tracker.logged[0]["eval/zero_shot/cosine"]
+    # the summary's JSON, cut to W&B's size for a summary value
+    assert tracker.summaries["eval/summary_json"] == json.dumps(summary)[:100_000]
+    # An evaluation that is already complete logs the same from its files (the stage's log_complete).
+    eval_dir = Path(eval.output_dir)
+    again = RecordingTracker()
+    log_evaluation(eval, json.loads((eval_dir / "summary.json").read_text()),
+                   pd.read_parquet(eval_dir / "metrics.parquet"), again)
+    fresh = {key: value for key, value in tracker.logged[0].items() if value == value}  # NaN is null in JSON
+    assert again.logged == [fresh]
+    pd.testing.assert_frame_equal(again.tables["eval/samples"], samples)
+    quiet = RecordingTracker(active=False)  # logger=none, or not the process that logs
+    log_evaluation(eval, summary, samples, quiet)
+    assert not quiet.tables and not quiet.logged and not quiet.summaries
 
 
 def test_generations_without_references_name_the_file(eval_inputs, tmp_path):
@@ -116,29 +154,30 @@ def test_generations_without_references_name_the_file(eval_inputs, tmp_path):
     generations = fake_generations(references)
     generations.loc[generations.index[:3], "dialogue_id"] = ["999-1", "999-2", "999-3"]
     write_generations(tmp_path, generations)
-    config = {**config, "eval": {**config["eval"], "generations_dir": str(tmp_path / "generations"),
-                                 "output_dir": str(tmp_path / "eval")}}
+    eval = with_options(config.eval, {"generations_dir": str(tmp_path / "generations"),
+                                      "output_dir": str(tmp_path / "eval")})
     with pytest.raises(EvaluationInputError, match=r"3 generation row\(s\) have no reference in .* split 'test': "
                                                    r"finetuned/part-00000\.parquet \(e\.g\. \['999-2'\]\)"):
-        run(config)
+        run(config, eval)
     assert not (tmp_path / "eval").exists()  # nothing half-written
 
 
 def test_bad_inputs_fail_before_any_work(eval_inputs, tmp_path):
     config, references = eval_inputs
     with pytest.raises(EvaluationInputError, match="no generation files"):
-        run({**config, "eval": {**config["eval"], "generations_dir": str(tmp_path / "none")}})
+        run(config, with_options(config.eval, {"generations_dir": str(tmp_path / "none")}))
     broken = tmp_path / "broken" / "zero_shot"
     broken.mkdir(parents=True)
     fake_generations(references).drop(columns=["reply"]).to_parquet(broken / "part-0.parquet")
     with pytest.raises(EvaluationInputError, match=r"part-0\.parquet: missing column\(s\) \['reply'\]"):
-        run({**config, "eval": {**config["eval"], "generations_dir": str(tmp_path / "broken")}})
-    with pytest.raises(UnknownMetricError, match="eval.metrics"):
-        run({**config, "eval": {**config["eval"], "metrics": ["cosine", "bleurt"]}})
+        run(config, with_options(config.eval, {"generations_dir": str(tmp_path / "broken")}))
+    # An unknown metric is refused when the config is built, before any evaluation can start.
+    with pytest.raises(ConfigError, match=r"eval\.metrics: expected one of .*got 'bleurt'"):
+        with_options(config.eval, {"metrics": ["cosine", "bleurt"]}, path="eval")
     bad_ratings = tmp_path / "ratings.csv"
     bad_ratings.write_text("rater_id,item_id,model,condition,empathy\nr1,d1,small,zero_shot,9\n")
     with pytest.raises(RatingsFormatError, match=r"(?s)ratings\.csv: 1 problem.*line 2, column 'empathy': '9'"):
-        run({**config, "eval": {**config["eval"], "ratings": str(bad_ratings)}})
+        run(config, with_options(config.eval, {"ratings": str(bad_ratings)}))
 
 
 @pytest.mark.slow
@@ -146,9 +185,9 @@ def test_ray_data_shards_give_the_same_scores(eval_inputs, ray_local):
     config, references = eval_inputs
     frame = fake_generations(references).head(24).merge(
         references[["dialogue_id", "reference", "client", "extra"]], on="dialogue_id")
-    eval_cfg = {**config["eval"], "metrics": ["cosine", "rouge_l", "bleu"], "concurrency": 2}
-    local = score_rows(frame, eval_cfg)
-    sharded = score_rows(frame, {**eval_cfg, "shard_rows": 8})
+    eval = with_options(config.eval, {"metrics": ["cosine", "rouge_l", "bleu"], "concurrency": 2})
+    local = score_rows(frame, eval)
+    sharded = score_rows(frame, with_options(eval, {"shard_rows": 8}))
     # Values must agree; string dtypes differ after the trip through Arrow blocks (object vs str).
     pd.testing.assert_frame_equal(local, sharded, check_exact=False, atol=1e-5, check_dtype=False)
 
@@ -162,7 +201,7 @@ def test_command_line(eval_inputs, tmp_path):
     from tide.core.runtime import PROJECT_ROOT
 
     config, _ = eval_inputs
-    outputs = Path(config["paths"]["outputs"])
+    outputs = Path(config.paths.outputs)
     env = {**os.environ, "TIDE_OUTPUTS": str(outputs)}
     done = subprocess.run([sys.executable, "-m", "launch.evaluate", "logger=none", "eval.metrics=[cosine,rouge_l]",
                            "data.synthetic.n_personas=40", "data.synthetic.conversations_per_persona=5",
@@ -175,12 +214,12 @@ def test_command_line(eval_inputs, tmp_path):
 
 def test_one_shared_encoder_pass_gives_the_scores_of_separate_passes(tmp_path):
     from tide.evaluate.bench import benchmark_rows
-    from tide.evaluate.pipeline import RowScorer
     from tide.evaluate.mechanisms import SCORE_COLUMNS
+    from tide.evaluate.scoring import RowScorer
 
-    eval_cfg = {**compose_config(tmp_path)["eval"], "factors": True, "mechanisms": True, "safety": True}
+    eval = with_options(compose_config(tmp_path).eval, {"factors": True, "mechanisms": True, "safety": True})
     rows = benchmark_rows(12)
-    shared, separate = RowScorer(eval_cfg)(rows), RowScorer(eval_cfg, share_embeddings=False)(rows)
+    shared, separate = RowScorer(eval)(rows), RowScorer(eval, share_embeddings=False)(rows)
     compared = ["cosine", "bertscore_f1", "rouge_l", "meteor", "factor_empathy", *SCORE_COLUMNS]
     assert set(compared) <= set(shared.columns)
     pd.testing.assert_frame_equal(shared[compared], separate[compared], atol=1e-4)

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tide.evaluate.stats import bootstrap_ci, group_means, paired_tests, rank_biserial, transfer_ceiling
+from tide.core.intervals import bootstrap_mean
+from tide.evaluate.stats import group_means, paired_tests, rank_biserial, transfer_ceiling
 
 
 def paired_frame(gains: dict, n: int = 40, seed: int = 0) -> pd.DataFrame:
@@ -19,19 +20,23 @@ def paired_frame(gains: dict, n: int = 40, seed: int = 0) -> pd.DataFrame:
 
 
 def test_bootstrap_ci_brackets_the_mean_and_is_seeded():
+    # group_means' interval (tide.core.intervals.bootstrap_mean).
     values = np.random.default_rng(0).normal(1.0, 1.0, 200)
-    mean, low, high = bootstrap_ci(values, n_boot=2000, seed=1)
+    mean, low, high = bootstrap_mean(values, n_boot=2000, seed=1)
     assert low < mean < high and mean == pytest.approx(values.mean())
     # Close to the normal-theory interval for a mean of 200 draws.
     assert high - low == pytest.approx(2 * 1.96 * values.std(ddof=1) / np.sqrt(200), rel=0.15)
-    assert bootstrap_ci(values, n_boot=2000, seed=1) == (mean, low, high)
-    assert all(np.isnan(bootstrap_ci([np.nan])))
+    assert bootstrap_mean(values, n_boot=2000, seed=1) == (mean, low, high)
+    assert all(np.isnan(bootstrap_mean([np.nan])))
 
 
 def test_group_means_per_model_condition_scenario():
-    groups = group_means(paired_frame({"a": (0.2, 1.0)}), ["cosine"], n_boot=100)
+    frame = paired_frame({"a": (0.2, 1.0)})
+    groups = group_means(frame, ["cosine"], n_boot=100, seed=3)
     assert len(groups) == 4 and {g["scenario"] for g in groups} == {"s0", "s1"}
     assert all(g["cosine"]["ci_low"] <= g["cosine"]["mean"] <= g["cosine"]["ci_high"] for g in groups)
+    first = frame[(frame["condition"] == "finetuned") & (frame["scenario"] == "s0")]["cosine"]
+    assert tuple(groups[0]["cosine"].values()) == bootstrap_mean(first, 100, 3)  # each group resampled alike
 
 
 def test_paired_tests_find_the_planted_gain_only():

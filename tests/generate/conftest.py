@@ -3,10 +3,9 @@
 import os
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
-from tide.core.runtime import CONF_DIR
+from tests.configs import config_for
+from tide.config import TideConfig
 
 # Small and fast: ~20 test dialogues, a few new tokens, batches and shards of a few rows.
 FAST = ["generate.sampling.max_new_tokens=6", "generate.batch_size=4", "generate.shard_rows=4",
@@ -34,22 +33,23 @@ def adapter_dir(tmp_path_factory, tiny_varied_model_dir):
 
 @pytest.fixture(scope="module")
 def make_config(tmp_path_factory, tiny_varied_model_dir, data_artifact, adapter_dir):
-    """make(run_name, *overrides): a resolved config whose run.dir holds the adapter; overrides come last."""
+    """make(run_name, *overrides): the composed config whose run.dir holds the adapter; overrides come last.
+
+    Hydra overrides, not `with_options`: run.dir, generate.adapter_dir and generate.output_dir follow
+    run.name through the conf's interpolations.
+    """
     import shutil
 
     outputs = tmp_path_factory.mktemp("outputs")
 
-    def make(run_name: str, *overrides) -> dict:
+    def make(run_name: str, *overrides) -> TideConfig:
         run_dir = outputs / "runs" / run_name
         if not run_dir.exists():
             shutil.copytree(adapter_dir, run_dir / "adapter")
         os.environ["TIDE_OUTPUTS"] = str(outputs)
         try:
-            with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-                cfg = compose("config", overrides=[
-                    "data=tide", f"data.artifact_dir={data_artifact}", f"model.path={tiny_varied_model_dir}",
-                    f"run.name={run_name}", *FAST, *overrides])
-            return OmegaConf.to_container(cfg, resolve=True)
+            return config_for("data=tide", f"data.artifact_dir={data_artifact}", f"model.path={tiny_varied_model_dir}",
+                              f"run.name={run_name}", *FAST, *overrides)
         finally:
             del os.environ["TIDE_OUTPUTS"]
 

@@ -5,7 +5,10 @@ import pytest
 import torch
 from transformers import AutoTokenizer
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.generate.actor import GenerationActor
+from tide.generate.plan import EngineSpec
 from tide.generate.prompts import build_prompts
 
 SYSTEM = "You are a supportive listener."
@@ -23,9 +26,11 @@ def prompts(tiny_varied_model_dir):
 
 
 def actor(tiny_varied_model_dir, stop_token=None, **sampling) -> GenerationActor:
-    sampling = {"do_sample": False, "temperature": 1.0, "top_p": 0.9, "max_new_tokens": 8, "seed": 7, **sampling}
-    model_cfg = {"name": "tiny", "path": str(tiny_varied_model_dir), "stop_token": stop_token}
-    return GenerationActor("hf", {"model_cfg": model_cfg, "sampling": sampling},
+    config = config_for()
+    sampling = with_options(config.generate.sampling, {"do_sample": False, "temperature": 1.0, "top_p": 0.9,
+                                                       "max_new_tokens": 8, "seed": 7, **sampling})
+    model = with_options(config.model, {"name": "tiny", "path": str(tiny_varied_model_dir), "stop_token": stop_token})
+    return GenerationActor("hf", EngineSpec(model=model, sampling=sampling),
                            {"condition": "zero_shot", "model": "tiny", "model_params_b": 0.001, "adapter": None})
 
 

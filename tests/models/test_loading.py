@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.models.loading import ModelNotAvailableError, load_model, load_tokenizer, resolve_model_source
 from tide.models.tiny import build_tiny_model
 
-CONF_MODEL = Path(__file__).parents[2] / "conf" / "model"
 ARCH = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
         "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 256,
         "tie_word_embeddings": True}
@@ -18,14 +18,16 @@ TOKENIZER = {"vocab_size": 400, "min_frequency": 2}
 
 
 def preset(stem, **overrides):
-    cfg = OmegaConf.to_container(OmegaConf.load(CONF_MODEL / f"{stem}.yaml"), resolve=False)
-    return {**cfg, **overrides}
+    """The composed model slice of conf/model/<stem>.yaml, with `overrides` replaced."""
+    model = config_for(f"model={stem}").model
+    return with_options(model, overrides, path="model") if overrides else model
 
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
     texts = [f"<|im_start|>user\nhow are you today, friend number {i}?<|im_end|>\n" for i in range(200)]
-    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", texts, ARCH, TOKENIZER)
+    tokenizer = with_options(preset("tiny").tokenizer, TOKENIZER)
+    return build_tiny_model(tmp_path_factory.mktemp("models") / "tiny", texts, ARCH, tokenizer)
 
 
 @pytest.fixture
@@ -67,8 +69,8 @@ def test_uncached_preset_offline_says_how_to_download(stem, offline_empty_cache)
     with pytest.raises(ModelNotAvailableError) as err:
         load_model(cfg)
     message = str(err.value)
-    assert cfg["hf_id"] in message and cfg["name"] in message
-    assert f"huggingface-cli download {cfg['hf_id']}" in message
+    assert cfg.hf_id in message and cfg.name in message
+    assert f"huggingface-cli download {cfg.hf_id}" in message
     assert "HF_TOKEN" in message and "model.path=" in message
 
 
@@ -95,14 +97,14 @@ def _fake_cache_entry(hub: Path, hf_id: str, files: Path) -> Path:
 
 def test_cached_preset_loads_offline(tiny_dir, offline_empty_cache):
     cfg = preset("qwen2_5_0_5b")
-    snapshot = _fake_cache_entry(offline_empty_cache, cfg["hf_id"], tiny_dir)
+    snapshot = _fake_cache_entry(offline_empty_cache, cfg.hf_id, tiny_dir)
     assert resolve_model_source(cfg) == str(snapshot)
     assert load_model(cfg).config.vocab_size == len(load_tokenizer(cfg))
 
 
 def test_partially_downloaded_shards_are_missing(tiny_dir, offline_empty_cache):
     cfg = preset("qwen2_5_0_5b")
-    snapshot = _fake_cache_entry(offline_empty_cache, cfg["hf_id"], tiny_dir)
+    snapshot = _fake_cache_entry(offline_empty_cache, cfg.hf_id, tiny_dir)
     index = {"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors",
                                             "b": "model-00002-of-00002.safetensors"}}
     (snapshot / "model.safetensors.index.json").write_text(json.dumps(index))

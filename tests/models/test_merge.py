@@ -4,6 +4,8 @@ import torch
 from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.models.merge import merge_adapter
 
 
@@ -21,7 +23,8 @@ def test_merged_model_matches_the_adapter(tiny_model_dir, tmp_path):
     with torch.no_grad():
         adapter_logits = model(input_ids=input_ids).logits
 
-    out = merge_adapter({"name": "tiny", "path": str(tiny_model_dir)}, tmp_path / "adapter", tmp_path / "merged")
+    base = with_options(config_for("model=tiny").model, {"path": str(tiny_model_dir)})
+    out = merge_adapter(base, tmp_path / "adapter", tmp_path / "merged")
     merged = AutoModelForCausalLM.from_pretrained(out)
     assert not any("lora" in name for name, _ in merged.named_parameters())
     with torch.no_grad():

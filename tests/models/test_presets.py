@@ -4,7 +4,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from tide.models.presets import build_random_model, count_parameters, preset_names
+from tests.configs import config_for
+from tide.config import with_options
+from tide.models.presets import build_random_model, count_parameters, parameter_counts, preset_names
 
 CONF = Path(__file__).parents[2] / "conf"
 SCHEMA = {"name", "hf_id", "path", "gguf_file", "gguf_wheel", "convert_dir", "source", "params_b", "stop_token",
@@ -71,3 +73,16 @@ def test_build_random_model():
     assert next(model.parameters()).dtype == torch.bfloat16
     logits = model(torch.tensor([[1, 2, 3]])).logits
     assert logits.shape == (1, 3, 300)
+
+
+SMALL = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 100, "tie_word_embeddings": True}
+
+
+def test_lora_parameter_count_by_hand():
+    base = count_parameters(SMALL)
+    lora = config_for().train
+    lora = with_options(lora, {"lora.r": 2, "lora.target_modules": ["q_proj", "v_proj"]})
+    # per layer: q_proj 32 -> 32: 2 * (32 + 32) = 128; v_proj 32 -> 16 (2 kv heads x 8): 2 * (32 + 16) = 96
+    assert parameter_counts(SMALL, lora) == (base + 2 * (128 + 96), 2 * (128 + 96))
+    assert parameter_counts(SMALL, config_for("train=full").train) == (base, base)

@@ -2,6 +2,8 @@
 
 import torch
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.data.chat import encode_prompt
 from tide.models.loading import load_tokenizer
 
@@ -13,7 +15,8 @@ CLIENTS = ["Ever since the flood I panic when it rains, and I feel so ashamed of
 def test_greedy_replies_repeat_across_runs_and_batch_sizes(smollm2_local_cfg):
     from tide.generate.hf_engine import HFEngine
 
-    engine = HFEngine(smollm2_local_cfg, {"do_sample": False, "max_new_tokens": 20}, precision="float32")
+    sampling = with_options(config_for().generate.sampling, {"do_sample": False, "max_new_tokens": 20})
+    engine = HFEngine(smollm2_local_cfg, sampling, precision="float32")
     prompts = [encode_prompt(engine.tokenizer, SYSTEM, client) for client in CLIENTS]
     assert len(prompts[0]) != len(prompts[1])  # so batching pads one of them
     first, second = engine.generate(prompts, [0, 1]), engine.generate(prompts, [5, 6])
@@ -27,8 +30,9 @@ def test_a_few_lora_steps_lower_the_training_loss(smollm2_local_cfg):
     from tide.train.data import collate, encode_split
     from tide.train.model import build_model
 
-    train_cfg = {"method": "lora", "quantize_4bit": False,
-                 "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}}
+    train_cfg = with_options(config_for().train, {
+        "method": "lora", "quantize_4bit": False,
+        "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}})
     torch.manual_seed(0)
     model = build_model(smollm2_local_cfg, train_cfg, "fp32", torch.device("cpu"))
     tokenizer = load_tokenizer(smollm2_local_cfg)

@@ -1,23 +1,25 @@
+import hashlib
+import json
 import random
-from pathlib import Path
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.models import tiny
 from tide.models.presets import count_parameters
-from tide.models.tiny import build_tiny_model
+from tide.models.tiny import BUILD_FILE, build_tiny_model
 
-TINY_CFG = OmegaConf.load(Path(__file__).parents[2] / "conf" / "model" / "tiny.yaml")
-TINY_ARCH = OmegaConf.to_container(TINY_CFG.architecture)
-TINY_TOKENIZER = OmegaConf.to_container(TINY_CFG.tokenizer)
+TINY_MODEL = config_for("model=tiny").model  # conf/model/tiny.yaml, composed
+TINY_ARCH = TINY_MODEL.architecture
+TINY_TOKENIZER = TINY_MODEL.tokenizer
 # Most builds use a smaller shape: the behaviour under test does not depend on the size.
 SMALL_ARCH = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
               "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 256,
               "tie_word_embeddings": True}
-SMALL_TOKENIZER = {"vocab_size": 512, "min_frequency": 2}
+SMALL_TOKENIZER = with_options(TINY_TOKENIZER, {"vocab_size": 512, "min_frequency": 2})
 
 WORDS = ("i feel scared tired alone angry when night comes the memories return and cannot sleep "
          "it is understandable that you this way are not thank for sharing your feelings matter").split()
@@ -53,7 +55,7 @@ def model(tiny_dir):
 
 
 def test_loads_back_with_expected_size(tokenizer, model):
-    assert 300 < len(tokenizer) <= TINY_TOKENIZER["vocab_size"]
+    assert 300 < len(tokenizer) <= TINY_TOKENIZER.vocab_size
     assert model.config.vocab_size == len(tokenizer)
     assert model.num_parameters() == count_parameters({**TINY_ARCH, "vocab_size": len(tokenizer)})
     assert 1_000_000 < model.num_parameters() < 10_000_000
@@ -132,3 +134,15 @@ def test_failed_build_leaves_nothing(tmp_path, corpus, monkeypatch):
     with pytest.raises(RuntimeError, match="mid-build"):
         build_tiny_model(tmp_path / "m", corpus, SMALL_ARCH, SMALL_TOKENIZER)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_build_record_keeps_the_plain_options(tmp_path, corpus):
+    """tide_build.json holds the tokenizer options as the YAML wrote them (and the hash made from them)."""
+    out = build_tiny_model(tmp_path / "m", corpus, SMALL_ARCH, SMALL_TOKENIZER, seed=3)
+    record = json.loads((out / BUILD_FILE).read_text())
+    assert record["tokenizer"] == {"vocab_size": 512, "min_frequency": 2}
+    assert record["architecture"] == SMALL_ARCH and record["seed"] == 3
+    # The hash as it was made when the tokenizer options came as a dict: earlier builds are still reused.
+    texts = hashlib.sha256(b"".join(text.encode() + b"\0" for text in corpus)).hexdigest()
+    key = {"architecture": SMALL_ARCH, "tokenizer": {"vocab_size": 512, "min_frequency": 2}, "seed": 3, "texts": texts}
+    assert record["hash"] == hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()

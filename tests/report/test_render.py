@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.image import imread
 
+from tests.report.records import record_evaluation
 from tide.report.collect import collect
 from tide.report.render import write_report
 
@@ -28,6 +29,7 @@ def demo_like_runs(root):
         pd.DataFrame(rows).to_parquet(eval_dir / "metrics.parquet")
         (eval_dir / "summary.json").write_text(json.dumps({"rows": 48, "models": ["m"], "conditions": [condition],
                                                            "metrics": METRICS}))
+        record_evaluation(root / condition)
     return root
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.report.records import record_evaluation
 from tide.report.collect import collect, find_runs
 from tide.report.render import write_report
 
@@ -11,7 +12,7 @@ SCENARIOS = ["trouble sleeping", "panic in public", "feeling numb"]
 
 
 def evaluated_run(root, model, params_b, gain, seed):
-    """A run directory as tide.evaluate writes it: eval/metrics.parquet, then eval/summary.json."""
+    """A run directory as the evaluate stage leaves it: eval/metrics.parquet, eval/summary.json, its record."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(30):
@@ -27,6 +28,7 @@ def evaluated_run(root, model, params_b, gain, seed):
     summary = {"rows": len(rows), "models": [model], "conditions": ["finetuned", "zero_shot"],
                "metrics": ["cosine", "rouge_l", "safety_pass"], "metrics_info": {"cosine": "all-MiniLM-L6-v2"}}
     (run_dir / "eval" / "summary.json").write_text(json.dumps(summary))
+    record_evaluation(run_dir)
     return run_dir
 
 
@@ -70,3 +72,14 @@ def test_missing_runs_and_unknown_metric_are_clear_errors(tmp_path, runs):
         find_runs([tmp_path / "empty"])
     with pytest.raises(ValueError, match="report.primary_metric='bleu'"):
         collect(runs, primary="bleu")
+
+
+def test_a_run_counts_when_its_evaluate_stage_is_complete(tmp_path, runs):
+    """Its record names outputs that exist: files alone (no record), or a record whose metrics are gone, do not count."""
+    assert find_runs([tmp_path / "runs"]) == sorted(runs)
+    small, mid, large = runs
+    (small / "stages" / "evaluate.json").unlink()
+    (mid / "eval" / "metrics.parquet").unlink()
+    assert find_runs([tmp_path / "runs"]) == [large]
+    with pytest.raises(FileNotFoundError, match="no evaluated runs"):
+        find_runs([small])

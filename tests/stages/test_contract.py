@@ -1,49 +1,87 @@
 """The stage contract on small stand-in stages that write files: fingerprints, records, reruns, refusal, force."""
 
 import json
+from dataclasses import dataclass, field
 
 import pytest
 
-from tide.stages.contract import RECORD_DIR, Stage, StageConflict, changed_settings, pending, run_stages
+from tide.core.domain import STAGE_RECORD_DIR
+from tide.stages import Stage, StageConflict, pending, read_record, run_stages, stage_output
+from tide.stages.runner import changed_settings
+from tide.track import TrackedRun
 
 
-def chain(tmp_path, first: dict, second: dict, ran: list) -> list[Stage]:
-    def writer(name, settings):
-        def run():
-            ran.append(name)
-            (tmp_path / name).write_text(json.dumps(settings))
-            return {"wrote": name}
-        return run
+@dataclass(frozen=True)
+class Writer(Stage):
+    """Writes its settings to <root>/<name>; reads the stages in `upstream`."""
+    name: str
+    root: str
+    values: dict
+    upstream: tuple[str, ...] = ()
+    ran: list = field(default_factory=list, compare=False)
+    fail: bool = False
 
-    return [Stage("a", first, {}, (str(tmp_path / "a"),), writer("a", first), replaceable=(str(tmp_path / "a"),)),
-            Stage("b", second, {"a": str(tmp_path / "a")}, (str(tmp_path / "b"),), writer("b", second), after=("a",),
-                  replaceable=(str(tmp_path / "b"),))]
+    @classmethod
+    def from_config(cls, config):
+        raise NotImplementedError
+
+    def settings(self) -> dict:
+        return self.values
+
+    def inputs(self) -> dict[str, str]:
+        return {name: f"{self.root}/{name}" for name in self.upstream}
+
+    def outputs(self) -> dict[str, str]:
+        return {"written": f"{self.root}/{self.name}"}
+
+    def after(self) -> tuple[str, ...]:
+        return self.upstream
+
+    def run(self, tracker) -> dict:
+        if self.fail:
+            raise RuntimeError(f"stage {self.name} failed")
+        self.ran.append(self.name)
+        with open(self.outputs()["written"], "w") as handle:
+            json.dump(self.values, handle)
+        return {"wrote": self.name}
+
+
+def chain(tmp_path, first: dict, second: dict, ran: list, fail_second: bool = False) -> list[Stage]:
+    return [Writer("a", str(tmp_path), first, ran=ran),
+            Writer("b", str(tmp_path), second, ("a",), ran=ran, fail=fail_second)]
+
+
+def run(stages, tmp_path, force=False):
+    return run_stages(stages, tmp_path, TrackedRun(None), force=force)
 
 
 def test_complete_stages_are_skipped_and_a_missing_output_reruns_that_stage_and_later_ones(tmp_path):
     ran = []
-    outcomes = run_stages(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
+    outcomes = run(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
     assert ran == ["a", "b"] and [o.ran for o in outcomes] == [True, True]
-    assert json.loads((tmp_path / RECORD_DIR / "b.json").read_text())["result"] == {"wrote": "b"}
-    run_stages(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
+    record = json.loads((tmp_path / STAGE_RECORD_DIR / "b.json").read_text())
+    assert record["result"] == {"wrote": "b"} and record["outputs"] == {"written": str(tmp_path / "b")}
+    assert stage_output(tmp_path, "b", "written") == tmp_path / "b" and stage_output(tmp_path, "b", "other") is None
+    run(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
     assert ran == ["a", "b"]
     (tmp_path / "a").unlink()
+    assert stage_output(tmp_path, "a", "written") is None  # a record whose output is gone names nothing
     assert pending(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path) == ["a", "b"]
-    run_stages(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
+    run(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
     assert ran == ["a", "b", "a", "b"]
 
 
 def test_other_settings_are_refused_with_what_changed_and_replaced_with_force(tmp_path):
     ran = []
-    run_stages(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
+    run(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
     with pytest.raises(StageConflict, match=r"holds b results made with other settings \(y: 1 -> 2\).*pipeline.force"):
-        run_stages(chain(tmp_path, {"x": 1}, {"y": 2}, ran), tmp_path)
+        run(chain(tmp_path, {"x": 1}, {"y": 2}, ran), tmp_path)
     with pytest.raises(StageConflict, match=r"holds a results .*\(x: 1 -> 5\)"):
-        run_stages(chain(tmp_path, {"x": 5}, {"y": 1}, ran), tmp_path)
+        run(chain(tmp_path, {"x": 5}, {"y": 1}, ran), tmp_path)
     assert ran == ["a", "b"] and json.loads((tmp_path / "b").read_text()) == {"y": 1}  # nothing touched
 
     assert pending(chain(tmp_path, {"x": 1}, {"y": 2}, ran), tmp_path) == ["b"]
-    run_stages(chain(tmp_path, {"x": 1}, {"y": 2}, ran), tmp_path, force=True)
+    run(chain(tmp_path, {"x": 1}, {"y": 2}, ran), tmp_path, force=True)
     assert ran == ["a", "b", "b"] and json.loads((tmp_path / "b").read_text()) == {"y": 2}
     # an upstream change changes every later fingerprint: both rerun
     assert pending(chain(tmp_path, {"x": 5}, {"y": 2}, ran), tmp_path) == ["a", "b"]
@@ -51,15 +89,9 @@ def test_other_settings_are_refused_with_what_changed_and_replaced_with_force(tm
 
 def test_a_failed_stage_leaves_no_record_so_it_runs_again(tmp_path):
     ran = []
-    stages = chain(tmp_path, {"x": 1}, {"y": 1}, ran)
-
-    def broken():
-        raise RuntimeError("stage b failed")
-
-    stages[1].run = broken
     with pytest.raises(RuntimeError, match="stage b failed"):
-        run_stages(stages, tmp_path)
-    assert not (tmp_path / RECORD_DIR / "b.json").exists()
+        run(chain(tmp_path, {"x": 1}, {"y": 1}, ran, fail_second=True), tmp_path)
+    assert read_record(tmp_path, "b") is None and read_record(tmp_path, "a")["result"] == {"wrote": "a"}
     assert pending(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path) == ["b"]
 
 

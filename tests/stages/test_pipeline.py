@@ -6,24 +6,22 @@ import json
 import pytest
 
 from tests.stages.trial_run import AGENT_RUN_ID, finetuned_trial, read_wandb  # noqa: F401  (a session fixture)
-from tide.stages import StageConflict, run_pipeline
-from tide.stages.contract import RECORD_DIR, pending, read_record
-from tide.stages.pipeline import pipeline_stages
-from tide.track import TrackedRun
+from tide.stages import StageConflict, build_stages, pending, read_record, run_pipeline
+from tide.stages.pipeline import pipeline_config
 
 ALL_RUN = ["data", "train", "generate", "evaluate"]
 
 
 def would_run(trial, *changes) -> list[str]:
-    return pending(pipeline_stages(trial.config(*changes), TrackedRun(None)), trial.run_dir)
+    return pending(build_stages(pipeline_config(trial.config(*changes))), trial.run_dir)
 
 
 def test_the_trial_ran_every_stage_and_recorded_each_fingerprint(finetuned_trial):
     result = json.loads((finetuned_trial.run_dir / "pipeline.json").read_text())
-    assert sorted(result["stages"]) == sorted(ALL_RUN) and result["stages"]["data"] == "done"
+    assert list(result["stages"]) == ALL_RUN and result["stages"]["data"].startswith("built ")
     assert result["stages"]["train"].startswith("6 steps") and result["stages"]["generate"] == "6 new rows of 6"
     for name in ALL_RUN:
-        assert read_record(finetuned_trial.run_dir / RECORD_DIR, name)["fingerprint"] == result["fingerprints"][name]
+        assert read_record(finetuned_trial.run_dir, name)["fingerprint"] == result["fingerprints"][name]
     assert would_run(finetuned_trial) == []
     # how a stage runs, not what it writes: no rerun
     assert would_run(finetuned_trial, "generate.shard_rows=3", "eval.batch_size=8", "train.log_every_steps=1") == []
@@ -42,17 +40,17 @@ def test_a_changed_setting_reruns_the_stage_it_shapes_and_those_after_it(finetun
 
 def test_another_setting_is_refused_and_an_evaluation_setting_reruns_evaluate_alone(finetuned_trial):
     run_dir, before = finetuned_trial.run_dir, finetuned_trial.wandb_runs()
-    records = {name: read_record(run_dir / RECORD_DIR, name) for name in ALL_RUN}
+    records = {name: read_record(run_dir, name) for name in ALL_RUN}
     with pytest.raises(StageConflict, match=r"holds train results made with other settings "
                                             r"\(train\.learning_rate: 0\.02 -> 0\.001\).*pipeline\.force=true"):
         run_pipeline(finetuned_trial.config("train.learning_rate=1e-3"))
-    assert {name: read_record(run_dir / RECORD_DIR, name) for name in ALL_RUN} == records  # nothing touched
+    assert {name: read_record(run_dir, name) for name in ALL_RUN} == records  # nothing touched
     assert finetuned_trial.wandb_runs() == before  # and no W&B run started
 
     again = run_pipeline(finetuned_trial.config("eval.bootstrap_samples=60", "pipeline.force=true"))
     assert [name for name, status in again["stages"].items() if status != "skipped (complete)"] == ["evaluate"]
-    assert read_record(run_dir / RECORD_DIR, "evaluate")["settings"]["eval"]["bootstrap_samples"] == 60
-    assert {name: read_record(run_dir / RECORD_DIR, name) for name in ("data", "train", "generate")} == {
+    assert read_record(run_dir, "evaluate")["settings"]["eval"]["bootstrap_samples"] == 60
+    assert {name: read_record(run_dir, name) for name in ("data", "train", "generate")} == {
         name: records[name] for name in ("data", "train", "generate")}
 
 

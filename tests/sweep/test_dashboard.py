@@ -42,7 +42,9 @@ def test_every_panel_key_and_every_spec_metric_is_logged_by_a_trial(finetuned_tr
     the metric of every spec in sweeps/; the sweep's own run holds the results table."""
     import pandas as pd
 
+    from tests.configs import config_for
     from tests.stages.trial_run import AGENT_RUN_ID, history_keys, read_wandb
+    from tide.config import with_options
     from tide.core.runtime import PROJECT_ROOT
     from tide.sweep.spec import load_spec
     from tide.sweep.tracking import log_results
@@ -64,6 +66,7 @@ def test_every_panel_key_and_every_spec_metric_is_logged_by_a_trial(finetuned_tr
 
     spec = load_spec(PROJECT_ROOT / "sweeps" / "smoke.yaml")
     frame = pd.DataFrame([{"trial": "k1", "status": "completed", **finetuned_trial.metrics, "overrides": ""}])
-    logger = {"name": "wandb", "mode": "offline", "project": "tide", "entity": None, "dir": str(tmp_path)}
+    logger = with_options(config_for().logger, {"name": "wandb", "mode": "offline", "project": "tide", "entity": None,
+                                                "dir": str(tmp_path)})
     sweep_run = log_results(frame, spec, logger, [])
     assert "sweep/results" in read_wandb(Path(sweep_run))[0]["summary"]

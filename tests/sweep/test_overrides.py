@@ -94,3 +94,11 @@ def test_command_line_overrides_apply_to_every_point_and_may_not_clash():
         compose_points(spec({"train.lora.r": {"values": [4]}}), [{"train.lora.r": 4}], ["run.dir=/tmp/x"])
     with pytest.raises(SweepSpecError, match="does not compose"):
         compose_points(spec({"train.lora.r": {"values": [4]}}), [{"train.lora.r": 4}], ["train.lora.rank=2"])
+
+
+def test_a_value_the_config_refuses_is_refused_before_anything_runs():
+    """Each trial's config is built as typed slices: a bound or a choice fails at planning, naming the trial."""
+    with pytest.raises(SweepSpecError, match=r"the trial train.lora.r=0 has a bad option: train.lora.r: must be >= 1"):
+        compose_points(spec({"train.lora.r": {"values": [4, 0]}}), [{"train.lora.r": 4}, {"train.lora.r": 0}])
+    with pytest.raises(SweepSpecError, match=r"pipeline.condition: expected one of"):
+        compose_points(spec({"pipeline.condition": {"values": ["few_shot"]}}), [{"pipeline.condition": "few_shot"}])

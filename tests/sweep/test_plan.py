@@ -2,13 +2,23 @@
 
 import pytest
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.overrides import compose_points
-from tide.sweep.plan import PlanDoesNotFit, fit, format_plan, make_plan, trial_resources
+from tide.sweep.plan import PlanDoesNotFit, compose_trials, fit, format_plan, make_plan, trial_resources
 from tide.sweep.spec import load_spec
 
-LOCAL = {"num_workers": 2, "use_gpu": False, "cpus_per_worker": 0.5, "gpus_per_worker": 0}
-GPU = {"num_workers": 2, "use_gpu": True, "cpus_per_worker": 4, "gpus_per_worker": 1}
+LOCAL_OPTIONS = {"num_workers": 2, "use_gpu": False, "cpus_per_worker": 0.5, "gpus_per_worker": 0}
+GPU_OPTIONS = {"num_workers": 2, "use_gpu": True, "cpus_per_worker": 4, "gpus_per_worker": 1}
+
+
+def cluster(options: dict, **changes):
+    """The cluster slice with these options (checked as on a command line)."""
+    return with_options(config_for().cluster, {**options, **changes}, path="cluster")
+
+
+LOCAL, GPU = cluster(LOCAL_OPTIONS), cluster(GPU_OPTIONS)
 
 
 def test_trial_is_a_fractional_driver_plus_its_workers():
@@ -16,7 +26,7 @@ def test_trial_is_a_fractional_driver_plus_its_workers():
     assert (local.cpus, local.gpus) == (1.5, 0.0)
     gpu = trial_resources(GPU)
     assert (gpu.cpus, gpu.gpus) == (8.5, 2.0)
-    assert trial_resources({**GPU, "use_gpu": False}).gpus == 0.0
+    assert trial_resources(cluster(GPU_OPTIONS, use_gpu=False)).gpus == 0.0
 
 
 def test_two_cores_run_one_trial_at_a_time_and_gpus_bound_a_gpu_cluster():
@@ -27,14 +37,14 @@ def test_two_cores_run_one_trial_at_a_time_and_gpus_bound_a_gpu_cluster():
 
 
 def test_trial_resources_pin_trials_to_the_nodes_that_have_them():
-    pinned = trial_resources({**LOCAL, "num_workers": 1, "trial_resources": {"trial_slot": 1}})
+    pinned = trial_resources(cluster(LOCAL_OPTIONS, num_workers=1, trial_resources={"trial_slot": 1}))
     assert pinned.driver_reservation() == {"cpu": 0.5, "trial_slot": 1.0}
     assert "1 trial_slot" in pinned.describe()
     assert fit(pinned, {"CPU": 16, "trial_slot": 2}) == 2  # one trial per slot, though CPUs fit 16
     with pytest.raises(PlanDoesNotFit, match="cluster.trial_resources: a trial reserves 1 trial_slot but the "
                                              "cluster has 0"):
         fit(pinned, {"CPU": 16})
-    assert trial_resources({**LOCAL, "trial_resources": None}).driver_reservation() == {"cpu": 0.5}
+    assert trial_resources(cluster(LOCAL_OPTIONS, trial_resources=None)).driver_reservation() == {"cpu": 0.5}
 
 def test_a_trial_bigger_than_the_cluster_is_refused_with_what_it_needs():
     with pytest.raises(PlanDoesNotFit) as error:
@@ -47,12 +57,9 @@ def test_a_trial_bigger_than_the_cluster_is_refused_with_what_it_needs():
 def plan_of(name, clusters, tmp_path, monkeypatch):
     """The spec's plan on each of the clusters."""
     monkeypatch.setenv("TIDE_OUTPUTS", str(tmp_path))
-    from omegaconf import OmegaConf
-
     spec = load_spec(PROJECT_ROOT / "sweeps" / f"{name}.yaml")
-    configs = [OmegaConf.to_container(c.cluster, resolve=True)
-               for c in compose_points(spec, spec.representative_points())]
-    return [make_plan(spec, configs, cluster, "test") for cluster in clusters]
+    trial_clusters = [c.cluster for c in compose_points(spec, spec.representative_points())]
+    return [make_plan(spec, trial_clusters, shape, "test") for shape in clusters]
 
 
 def test_paper_grid_on_an_eight_gpu_node(tmp_path, monkeypatch):
@@ -77,3 +84,17 @@ def test_bayes_plan_shows_the_space_and_the_count(tmp_path, monkeypatch):
 def test_smoke_fits_two_cores(tmp_path, monkeypatch):
     [plan] = plan_of("smoke", [{"CPU": 2, "GPU": 0}], tmp_path, monkeypatch)
     assert plan.concurrent == 1 and plan.resources.cpus == 1.5 and len(plan.trials) == 2
+
+
+def test_each_trial_is_composed_with_the_run_directory_the_runner_gives_it(tmp_path, monkeypatch):
+    """The planner sees a trial's config as the trial will: its own run.dir (and the paths under it), name and group."""
+    from tide.sweep.results import trial_key
+
+    monkeypatch.setenv("TIDE_OUTPUTS", str(tmp_path))
+    spec = load_spec(PROJECT_ROOT / "sweeps" / "smoke.yaml")
+    configs = compose_trials(spec)
+    for point, config in zip(spec.grid_points(), configs):
+        trial_dir = tmp_path / "sweeps" / "smoke" / "trials" / trial_key(point)
+        assert config.run.dir == str(trial_dir) and config.eval.output_dir == str(trial_dir / "eval")
+        assert config.run.name == f"smoke-{trial_key(point)}" and config.logger.group == "smoke"
+        assert config.pipeline.condition == point["pipeline.condition"]

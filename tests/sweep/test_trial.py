@@ -3,7 +3,7 @@
 import pytest
 
 import tide.sweep.trial as trial
-from tide.sweep.trial import ProgressReader, TrialFailed, flatten, load_trial_fn, pipeline_trial
+from tide.sweep.trial import ProgressReader, TrialFailed, final_metrics, flatten, load_trial_fn, pipeline_trial
 
 
 @pytest.fixture
@@ -32,6 +32,17 @@ def test_a_zero_shot_run_ranks_on_its_zero_shot_means(tmp_path, fake_pipeline):
 def test_a_failed_pipeline_fails_the_trial_with_its_log_tail(tmp_path, fake_pipeline):
     with pytest.raises(TrialFailed, match=r"(?s)exited with 3.*the stage failed"):
         pipeline_trial([f"run.dir={tmp_path}", "pipeline.condition=broken"], tmp_path, lambda metrics: None)
+
+
+def test_a_summary_without_a_complete_evaluate_stage_is_no_result(tmp_path, fake_pipeline):
+    """The metrics come through the evaluate stage's record: a summary file alone (or a record whose
+    summary is gone) fails the trial."""
+    pipeline_trial([f"run.dir={tmp_path}", "pipeline.condition=finetuned"], tmp_path, lambda m: None)
+    assert final_metrics(tmp_path)["eval/cosine/mean"] == 0.6
+    (tmp_path / "stages" / "evaluate.json").unlink()
+    assert (tmp_path / "eval" / "summary.json").is_file()
+    with pytest.raises(TrialFailed, match="without an evaluation summary"):
+        final_metrics(tmp_path)
 
 
 def test_progress_lines_are_reported_once_and_only_when_complete(tmp_path):

@@ -6,12 +6,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.sweep.plan import make_plan
 from tide.sweep.results import RESULTS_CSV, RESULTS_PARQUET
 from tide.sweep.spec import parse_spec
 from tide.sweep.tune_runner import run_offline
 
-LOCAL = {"num_workers": 2, "use_gpu": False, "cpus_per_worker": 0.5, "gpus_per_worker": 0}
+LOCAL = with_options(config_for().cluster, {"num_workers": 2, "use_gpu": False, "cpus_per_worker": 0.5,
+                                             "gpus_per_worker": 0})
 METRIC = "eval/cosine/mean"
 
 
@@ -95,7 +98,7 @@ def test_asha_stops_the_real_pipeline_whose_validation_loss_lags(tmp_path, ray_l
            "parameters": {"train.learning_rate": {"values": [3e-2, 1e-7]}},
            "early_terminate": {"type": "hyperband", "min_iter": 2, "eta": 2}}
     spec = parse_spec(raw, Path("sweeps/asha.yaml"))
-    plan = make_plan(spec, [{**LOCAL, "num_workers": 1}], {"CPU": 1, "GPU": 0}, "test")  # one trial at a time
+    plan = make_plan(spec, [with_options(LOCAL, {"num_workers": 1})], {"CPU": 1, "GPU": 0}, "test")  # one at a time
     fixed = [*SMALL, f"paths.outputs={tmp_path / 'outputs'}", "cluster.num_workers=1", "cluster.cpus_per_worker=0.5",
              "train.max_steps=40", "train.eval_every_steps=4", "train.eval_max_batches=1", "train.per_device_batch_size=4",
              "train.gradient_accumulation_steps=1", "train.save_every_steps=1000", "train.warmup_ratio=0",

@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.core.runtime import PROJECT_ROOT
 from tide.sweep import wandb_agents
 from tide.sweep.spec import load_spec
@@ -40,7 +42,7 @@ def test_refuses_without_a_key(monkeypatch):
     with pytest.raises(OnlineSweepError, match="needs WANDB_API_KEY in the environment"):
         require_api_key()
     with pytest.raises(OnlineSweepError):
-        wandb_agents.run_online(SMOKE, None, [], {}, Path("unused"), "unused")
+        wandb_agents.run_online(SMOKE, None, [], config_for().logger, Path("unused"), "unused")
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     require_api_key()
 
@@ -50,4 +52,5 @@ def test_an_interrupted_online_sweep_reuses_its_w_and_b_sweep(tmp_path, monkeypa
 
     (tmp_path / wandb_agents.SWEEP_ID_FILE).write_text("team/tide/abc123\n")
     monkeypatch.setattr(wandb, "sweep", lambda *a, **k: pytest.fail("registered a second sweep"))
-    assert register_sweep(SMOKE, [], {"project": "tide", "entity": "team"}, tmp_path) == "team/tide/abc123"
+    logger = with_options(config_for().logger, {"project": "tide", "entity": "team"})
+    assert register_sweep(SMOKE, [], logger, tmp_path) == "team/tide/abc123"

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.configs import config_for
+from tide.config import ConfigError, with_options
 from tide.track import TrackedRun, check_logger, start_run, strip_secrets
 
-LOGGER = {"name": "wandb", "mode": "offline", "project": "tide-test", "entity": None, "group": None}
+
+def logger(**options):
+    """The wandb logger slice, offline in project tide-test, with `options` replaced."""
+    base = {"name": "wandb", "mode": "offline", "project": "tide-test", "entity": None, "group": None}
+    return with_options(config_for().logger, {**base, **options}, path="logger")
 
 
 def test_strip_secrets_drops_secret_keys_and_redacts_environment_secrets(monkeypatch):
@@ -27,15 +33,15 @@ def test_strip_secrets_drops_secret_keys_and_redacts_environment_secrets(monkeyp
 def test_online_needs_a_key_from_the_environment(monkeypatch):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     with pytest.raises(ValueError, match="logger.mode=online needs WANDB_API_KEY"):
-        check_logger({**LOGGER, "mode": "online"})
-    with pytest.raises(ValueError, match="logger.mode='sometimes'"):
-        check_logger({**LOGGER, "mode": "sometimes"})
-    check_logger({**LOGGER, "name": "none", "mode": "disabled"})
+        check_logger(logger(mode="online"))
+    with pytest.raises(ConfigError, match="logger.mode: expected one of .*got 'sometimes'"):  # refused with the config
+        logger(mode="sometimes")
+    check_logger(logger(name="none", mode="disabled"))
 
 
 def test_inactive_and_disabled_runs_do_nothing(tmp_path):
-    for run in (start_run({**LOGGER, "dir": str(tmp_path)}, {}, name="r", job_type="train", active=False),
-                start_run({**LOGGER, "mode": "disabled", "dir": str(tmp_path)}, {}, name="r", job_type="train")):
+    for run in (start_run(logger(dir=str(tmp_path)), {}, name="r", job_type="train", active=False),
+                start_run(logger(mode="disabled", dir=str(tmp_path)), {}, name="r", job_type="train")):
         assert not run.active
         run.log({"loss": 1.0}, step=1)
         run.summary({"x": 1})
@@ -45,7 +51,7 @@ def test_inactive_and_disabled_runs_do_nothing(tmp_path):
 
 def test_offline_run_records_config_metrics_and_summary(tmp_path, monkeypatch, no_network):
     monkeypatch.setenv("WANDB_API_KEY", "local-0123456789abcdef")
-    run = start_run({**LOGGER, "dir": str(tmp_path)}, {"train": {"learning_rate": 0.1}, "api_key": "k"},
+    run = start_run(logger(dir=str(tmp_path)), {"train": {"learning_rate": 0.1}, "api_key": "k"},
                     name="tiny-lora-s1", job_type="train")
     assert isinstance(run, TrackedRun) and run.active
     run.log({"train/loss": 2.0}, step=1)

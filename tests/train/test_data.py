@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.configs import config_for
+from tide.config import with_options
 from tide.data.artifact import load_split
 from tide.models.loading import load_tokenizer
 from tide.train.data import (collate, encode_split, plan_batches, shard_for_evaluation, shard_for_training,
@@ -11,7 +13,7 @@ LENGTHS = [5, 50, 7, 48, 9, 52, 6, 51, 8, 49, 10, 47, 5, 53, 7, 46, 12, 44, 11, 
 
 
 def test_encode_split_masks_the_prompt_and_drops_truncated_rows(train_artifact, tiny_model_dir):
-    tokenizer = load_tokenizer({"name": "tiny", "path": str(tiny_model_dir)})
+    tokenizer = load_tokenizer(with_options(config_for().model, {"path": str(tiny_model_dir)}, path="model"))
     rows = load_split(train_artifact, "val")
     full = encode_split(rows, tokenizer, "Be kind.", 512, None)
     assert full.dropped_truncated == 0 and len(full.examples) == len(rows)

@@ -9,19 +9,34 @@ from pathlib import Path
 import pytest
 import torch
 
-from tide.train.checkpoint import ADAPTER_DIR, check_adapter
-from tide.train.trainer import SUMMARY_FILE, train
+from tide.config import to_plain
+from tide.core.domain import ADAPTER_DIR, TRAIN_SUMMARY_FILE
+from tide.track import TrackedRun, start_run
+from tide.train.checkpoint import check_adapter
+from tide.train.job import TrainingJob
+from tide.train.trainer import train
 
 # First losses of the DDP run below (seed 42, small model, FAST settings), recorded once. A change
 # here means the data order, the model, the loss masking or the optimizer changed: check why first.
 GOLDEN_FIRST_LOSSES = [6.931329011917114, 6.9332826137542725, 6.927830934524536]
 
 
+def run_training(config, tracker=None) -> dict:
+    """Train as `config` says; curves go to `tracker` (none given: a TrackedRun that ignores them)."""
+    return train(TrainingJob.from_config(config), tracker or TrackedRun(None))
+
+
 @pytest.fixture(scope="module")
 def ddp_run(ray_local, train_config, tmp_path_factory):
     outputs = tmp_path_factory.mktemp("ddp")
     config = train_config(outputs, "train.merge=true", "logger=wandb")
-    return config, train(config)
+    # The driver's run, as the pipeline makes it; the workers must not make their own.
+    tracker = start_run(config.logger, to_plain(config), name=config.run.name, job_type="train",
+                        tags=[config.model.name, config.train.method])
+    try:
+        return config, run_training(config, tracker)
+    finally:
+        tracker.finish()
 
 
 def losses(summary: dict) -> list[float]:
@@ -35,7 +50,7 @@ def logits(model, input_ids: torch.Tensor) -> torch.Tensor:
 
 def test_ddp_trains_and_writes_the_run_outputs(ddp_run):
     config, summary = ddp_run
-    run_dir = config["run"]["dir"]
+    run_dir = config.run.dir
     assert summary["status"] == "completed" and summary["steps"] == 8 and summary["world_size"] == 2
     history = losses(summary)
     assert history[:3] == pytest.approx(GOLDEN_FIRST_LOSSES, rel=1e-5)
@@ -44,7 +59,7 @@ def test_ddp_trains_and_writes_the_run_outputs(ddp_run):
     assert len(summary["tokens_per_second_per_worker"]) == 2 and min(summary["tokens_per_second_per_worker"]) > 0
     assert summary["tokens_seen"] > 8 * 2 * 4 * 20 and 0 <= summary["padding_fraction"] < 0.2
     assert summary["step_time_s"] > 0 and min(summary["peak_memory_gb_per_worker"]) > 0
-    on_disk = json.loads((Path(run_dir) / SUMMARY_FILE).read_text())
+    on_disk = json.loads((Path(run_dir) / TRAIN_SUMMARY_FILE).read_text())
     assert on_disk["final_train_loss"] == pytest.approx(summary["final_train_loss"])
 
 
@@ -55,7 +70,7 @@ def test_adapter_reloads_to_the_trained_weights_and_merges(ddp_run):
     config, summary = ddp_run
     adapter_dir = summary["adapter_dir"]
     assert check_adapter(adapter_dir) > 0
-    base = AutoModelForCausalLM.from_pretrained(config["model"]["path"])
+    base = AutoModelForCausalLM.from_pretrained(config.model.path)
     input_ids = torch.randint(3, 500, (2, 24), generator=torch.Generator().manual_seed(0))
     base_logits = logits(base, input_ids)
     adapted = PeftModel.from_pretrained(base, adapter_dir).eval()
@@ -73,7 +88,7 @@ def test_adapter_reloads_to_the_trained_weights_and_merges(ddp_run):
 
 def test_wandb_run_from_rank_zero_only(ddp_run):
     config, _ = ddp_run
-    runs = list((Path(config["logger"]["dir"]) / "wandb").glob("offline-run-*"))
+    runs = list((Path(config.logger.dir) / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
 
 
@@ -86,7 +101,7 @@ def test_deepspeed_trains_and_saves_a_whole_adapter(ray_local, train_config, tmp
     from transformers import AutoModelForCausalLM
 
     config = train_config(tmp_path, f"deepspeed={stage}")
-    summary = train(config)
+    summary = run_training(config)
     history = losses(summary)
     assert summary["deepspeed_stage"] == int(stage[-1]) and summary["steps"] == 8
     # Same data, initial weights and optimizer as the DDP run: the same first losses.
@@ -94,7 +109,7 @@ def test_deepspeed_trains_and_saves_a_whole_adapter(ray_local, train_config, tmp
     assert sum(history[-3:]) / 3 < sum(history[:3]) / 3 - 0.01
     adapter_dir = summary["adapter_dir"]
     assert check_adapter(adapter_dir) > 0  # gathered from the shards: no empty tensor
-    base = AutoModelForCausalLM.from_pretrained(config["model"]["path"])
+    base = AutoModelForCausalLM.from_pretrained(config.model.path)
     input_ids = torch.randint(3, 500, (1, 16), generator=torch.Generator().manual_seed(1))
     base_logits = logits(base, input_ids)
     assert not torch.allclose(logits(PeftModel.from_pretrained(base, adapter_dir), input_ids), base_logits, atol=1e-3)
@@ -105,7 +120,7 @@ def test_killed_worker_is_restarted_from_the_checkpoint_on_the_same_trajectory(d
     # save_first_step: the checkpoint after step 1 is the one the restarted workers continue from.
     config = train_config(tmp_path, "train.inject_failure_at_step=3", "train.save_first_step=true",
                           "cluster.max_failures=1")
-    summary = train(config)
+    summary = run_training(config)
     assert summary["status"] == "completed" and summary["resumed_from_step"] == 1
     assert losses(summary) == pytest.approx(losses(uninterrupted), rel=1e-6)
     assert check_adapter(summary["adapter_dir"]) > 0
@@ -118,9 +133,9 @@ def test_stopped_run_resumes_on_the_same_trajectory(ddp_run, train_config, tmp_p
     _, uninterrupted = ddp_run
     config = train_config(tmp_path, "train.inject_failure_at_step=6", "cluster.max_failures=0")
     with pytest.raises(RuntimeError, match="Rerun the same command to resume"):
-        train(config)
-    assert not (Path(config["run"]["dir"]) / ADAPTER_DIR).exists()
-    resumed = train(config)
+        run_training(config)
+    assert not (Path(config.run.dir) / ADAPTER_DIR).exists()
+    resumed = run_training(config)
     assert resumed["resumed_from_step"] == 4 and resumed["tokens_seen"] == uninterrupted["tokens_seen"]
     assert losses(resumed) == pytest.approx(losses(uninterrupted), rel=1e-6)
 
@@ -132,7 +147,7 @@ def test_two_trainings_share_the_cluster_within_their_own_resources(ray_local, t
     configs = [train_config(tmp_path / name, f"seed={seed}", "cluster.cpus_per_worker=0.5")
                for name, seed in (("a", 1), ("b", 2))]
     with ThreadPoolExecutor(2) as pool:
-        summaries = list(pool.map(train, configs))
+        summaries = list(pool.map(run_training, configs))
     assert [s["status"] for s in summaries] == ["completed", "completed"]
     assert losses(summaries[0]) != losses(summaries[1])
     assert all(check_adapter(s["adapter_dir"]) for s in summaries)
@@ -145,6 +160,6 @@ def test_divergence_stops_with_a_clear_message_and_no_adapter(ray_local, train_c
     config = train_config(tmp_path, "train.learning_rate=1e4", "train.warmup_ratio=0",
                           "train.watchdog.divergence_factor=1.5", "train.watchdog.patience=2")
     with pytest.raises(TrainingStoppedError, match=r"loss (is nan|is inf|diverged) at step \d"):
-        train(config)
-    summary = json.loads((Path(config["run"]["dir"]) / SUMMARY_FILE).read_text())
-    assert summary["status"] == "stopped" and not (Path(config["run"]["dir"]) / ADAPTER_DIR).exists()
+        run_training(config)
+    summary = json.loads((Path(config.run.dir) / TRAIN_SUMMARY_FILE).read_text())
+    assert summary["status"] == "stopped" and not (Path(config.run.dir) / ADAPTER_DIR).exists()

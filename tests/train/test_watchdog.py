@@ -2,6 +2,8 @@ import math
 
 import pytest
 
+from tests.configs import config_for
+from tide.config import ConfigError, with_options
 from tide.train.watchdog import LossWatchdog
 
 
@@ -21,5 +23,9 @@ def test_a_spike_is_not_a_divergence_but_a_sustained_rise_is():
 
 
 def test_settings_are_checked():
-    with pytest.raises(ValueError, match="train.watchdog"):
-        LossWatchdog(divergence_factor=1.0, patience=5)
+    # When the config is built (tide/config/schema.py), before a watchdog is made.
+    train = config_for().train
+    with pytest.raises(ConfigError, match=r"train.watchdog.divergence_factor: must be > 1"):
+        with_options(train, {"watchdog.divergence_factor": 1.0}, path="train")
+    with pytest.raises(ConfigError, match=r"train.watchdog.patience: must be >= 1"):
+        with_options(train, {"watchdog.patience": 0}, path="train")

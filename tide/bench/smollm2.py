@@ -15,14 +15,17 @@ the training summary records them and the benchmark checks they equal cluster.cp
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from pathlib import Path
 
 from tide.bench.cpu import suite_training
-from tide.core.telemetry import device_name
 from tide.bench.results import measured, skipped
+from tide.bench.training import encoded_train_split
+from tide.config import GenerateConfig, ModelConfig, PromptConfig, TideConfig, TrainConfig
+from tide.core.domain import TRAIN_SUMMARY_FILE, ZERO_SHOT
+from tide.core.telemetry import device_name
+from tide.train.job import TrainingJob
 
 TARGETS = {
     "smollm2_lora_vs_hf_trainer": {"op": ">=", "value": 1.0},
@@ -31,38 +34,33 @@ TARGETS = {
 }
 
 
-def training_rows(config: dict, steps: int, batch: int):
+def training_rows(job: TrainingJob, steps: int, batch: int):
     """The encoded training examples both sides train on: enough for `steps` batches of `batch`."""
-    from tide.data.artifact import load_split
     from tide.models.loading import load_tokenizer
-    from tide.train.data import encode_split
 
-    tokenizer = load_tokenizer(config["model"])
-    rows = load_split(config["data"]["artifact_dir"], "train").select(range(steps * batch))
-    return tokenizer, encode_split(rows, tokenizer, config["prompt"]["system"], config["prompt"]["max_length"],
-                                   config["model"]["stop_token"]).examples
+    tokenizer = load_tokenizer(job.model)
+    return tokenizer, encoded_train_split(job, tokenizer, rows=steps * batch).examples
 
 
-def hf_trainer_tokens_per_s(config: dict, steps: int, batch: int, threads: int, out_dir: Path) -> dict:
+def hf_trainer_tokens_per_s(job: TrainingJob, steps: int, batch: int, threads: int, out_dir: Path) -> dict:
     """Plain transformers.Trainer + PEFT LoRA: non-pad tokens per second over its optimizer steps."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, Trainer, TrainerCallback, TrainingArguments
+    from transformers import AutoModelForCausalLM, Trainer, TrainerCallback
 
     from tide.models.loading import resolve_model_source
     from tide.train.data import collate
 
-    tokenizer, examples = training_rows(config, steps, batch)
-    lora, train_cfg = config["train"]["lora"], config["train"]
+    tokenizer, examples = training_rows(job, steps, batch)
+    lora = job.train.lora
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        torch.manual_seed(int(config["seed"]))
-        model = get_peft_model(AutoModelForCausalLM.from_pretrained(resolve_model_source(config["model"]),
+        torch.manual_seed(job.seed)
+        model = get_peft_model(AutoModelForCausalLM.from_pretrained(resolve_model_source(job.model),
                                                                     dtype=torch.float32),
-                               LoraConfig(r=int(lora["r"]), lora_alpha=int(lora["alpha"]),
-                                          lora_dropout=float(lora["dropout"]),
-                                          target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM"))
+                               LoraConfig(r=int(lora.r), lora_alpha=int(lora.alpha), lora_dropout=float(lora.dropout),
+                                          target_modules=list(lora.target_modules), task_type="CAUSAL_LM"))
         counted = {"tokens": 0, "seconds": 0.0}
 
         def collator(features):
@@ -82,29 +80,35 @@ def hf_trainer_tokens_per_s(config: dict, steps: int, batch: int, threads: int, 
             def on_step_end(self, args, state, control, **kwargs):
                 counted["seconds"] += time.perf_counter() - self.began
 
-        args = TrainingArguments(output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch,
-                                 learning_rate=float(train_cfg["learning_rate"]), use_cpu=True, report_to=[],
-                                 save_strategy="no", logging_strategy="no", dataloader_num_workers=0,
-                                 remove_unused_columns=False, seed=int(config["seed"]))
-        CountingTrainer(model=model, args=args, train_dataset=examples, data_collator=collator,
-                        callbacks=[StepTimer()]).train()
+        CountingTrainer(model=model, args=plain_training_arguments(job.train, job.seed, steps, batch, out_dir),
+                        train_dataset=examples, data_collator=collator, callbacks=[StepTimer()]).train()
     finally:
         torch.set_num_threads(previous)
     return {"tokens_per_second": counted["tokens"] / counted["seconds"], "tokens": counted["tokens"],
             "seconds": counted["seconds"]}
 
 
-def bench_training(config: dict, repeats: int, steps: int, bench_dir: Path) -> list[dict]:
-    workers, per_device = int(config["cluster"]["num_workers"]), int(config["train"]["per_device_batch_size"])
+def plain_training_arguments(train: TrainConfig, seed: int, steps: int, batch: int, out_dir: Path):
+    """What a user would pass the Trainer: the suite's learning rate and seed, on the CPU, nothing saved or logged."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(output_dir=str(out_dir), max_steps=steps, per_device_train_batch_size=batch,
+                             learning_rate=float(train.learning_rate), use_cpu=True, report_to=[],
+                             save_strategy="no", logging_strategy="no", dataloader_num_workers=0,
+                             remove_unused_columns=False, seed=seed)
+
+
+def bench_training(job: TrainingJob, repeats: int, steps: int, bench_dir: Path) -> list[dict]:
+    workers, per_device = job.cluster.num_workers, job.train.per_device_batch_size
     runs = []
     for repeat in range(repeats):
-        suite = suite_training(config, workers, steps, f"smollm2-r{repeat}", bench_dir)
-        summary = json.loads((bench_dir / "runs" / f"smollm2-r{repeat}" / "train_summary.json").read_text())
+        suite = suite_training(job, workers, steps, f"smollm2-r{repeat}", bench_dir)
+        summary = json.loads((bench_dir / "runs" / f"smollm2-r{repeat}" / TRAIN_SUMMARY_FILE).read_text())
         suite["torch_threads_per_worker"] = summary.get("torch_threads_per_worker")
-        hf = hf_trainer_tokens_per_s(config, steps, workers * per_device, workers, bench_dir / "hf-trainer")
+        hf = hf_trainer_tokens_per_s(job, steps, workers * per_device, workers, bench_dir / "hf-trainer")
         runs.append({"suite": suite, "hf_trainer": hf})
     threads = [r["suite"]["torch_threads_per_worker"] for r in runs]
-    details = {"model": config["model"]["name"], "steps": steps, "workers": workers, "per_device_batch_size": per_device,
+    details = {"model": job.model.name, "steps": steps, "workers": workers, "per_device_batch_size": per_device,
                "global_batch": workers * per_device, "precision": "fp32", "runs": runs,
                "threads_match_ray_cpus": all(t == [1] * workers for t in threads)}
     return [measured("smollm2_lora_vs_hf_trainer", "SmolLM2 LoRA tokens/s, suite / HF Trainer+PEFT",
@@ -112,21 +116,21 @@ def bench_training(config: dict, repeats: int, steps: int, bench_dir: Path) -> l
                      device_name(), TARGETS["smollm2_lora_vs_hf_trainer"], details)]
 
 
-def plain_generate_rows_per_s(config: dict, prompts: list[dict], threads: int) -> float:
+def plain_generate_rows_per_s(generate: GenerateConfig, model: ModelConfig, prompts: list[dict], threads: int
+                              ) -> float:
     """A plain `generate` loop in one process over the same prompt ids and batches; model load included."""
     import torch
     from transformers import AutoModelForCausalLM
 
     from tide.models.loading import load_tokenizer, resolve_model_source
 
-    gen_cfg = config["generate"]
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     started = time.perf_counter()
     try:
-        tokenizer = load_tokenizer(config["model"])
-        model = AutoModelForCausalLM.from_pretrained(resolve_model_source(config["model"]), dtype=torch.float32).eval()
-        pad, size = tokenizer.pad_token_id, int(gen_cfg["batch_size"])
+        tokenizer = load_tokenizer(model)
+        network = AutoModelForCausalLM.from_pretrained(resolve_model_source(model), dtype=torch.float32).eval()
+        pad, size = tokenizer.pad_token_id, generate.batch_size
         for start in range(0, len(prompts), size):
             ids = [list(p["prompt_ids"]) for p in prompts[start:start + size]]
             width = max(map(len, ids))
@@ -134,34 +138,34 @@ def plain_generate_rows_per_s(config: dict, prompts: list[dict], threads: int) -
             input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in ids])
             mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in ids])
             with torch.inference_mode():
-                model.generate(input_ids=input_ids, attention_mask=mask,
-                               max_new_tokens=gen_cfg["sampling"]["max_new_tokens"], do_sample=False,
-                               eos_token_id=tokenizer.eos_token_id, pad_token_id=pad)
+                network.generate(input_ids=input_ids, attention_mask=mask,
+                                 max_new_tokens=generate.sampling.max_new_tokens, do_sample=False,
+                                 eos_token_id=tokenizer.eos_token_id, pad_token_id=pad)
     finally:
         torch.set_num_threads(previous)
     return len(prompts) / (time.perf_counter() - started)
 
 
-def bench_generation(config: dict, repeats: int, rows: int) -> list[dict]:
+def bench_generation(generate: GenerateConfig, model: ModelConfig, prompt: PromptConfig, data_dir: str, run_dir: str,
+                     repeats: int, rows: int) -> list[dict]:
     """Ray Data (the suite's actors) vs the plain loop, on the same first `rows` test prompts."""
     from tide.generate.pipeline import load_prompts, plan_condition, stream_generations
 
-    gen_cfg = config["generate"]
-    actors, cpus = int(gen_cfg["concurrency"]), float(gen_cfg["cpus_per_actor"])
-    prompts, fingerprint = load_prompts(config)
+    actors, cpus = generate.concurrency, float(generate.cpus_per_actor)
+    prompts, fingerprint = load_prompts(generate, model, prompt, data_dir)
     prompts = prompts[:rows]
-    plan = plan_condition(config, "zero_shot", fingerprint)
+    plan = plan_condition(generate, model, prompt, run_dir, ZERO_SHOT, fingerprint)
     runs = []
     for _ in range(repeats):
         started = time.perf_counter()
-        shards = list(stream_generations(prompts, plan, gen_cfg))
+        shards = list(stream_generations(prompts, plan, generate))
         ray_rate = sum(len(s) for s in shards) / (time.perf_counter() - started)
         threads = sorted({json.loads(v)["torch_threads"] for s in shards for v in s["versions"]})
-        plain_rate = plain_generate_rows_per_s(config, prompts, max(1, int(actors * cpus)))
+        plain_rate = plain_generate_rows_per_s(generate, model, prompts, max(1, int(actors * cpus)))
         runs.append({"ray_rows_per_s": ray_rate, "plain_rows_per_s": plain_rate, "actor_torch_threads": threads})
     details = {"rows": len(prompts), "actors": actors, "cpus_per_actor": cpus, "plain_threads": int(actors * cpus),
-               "batch_size": gen_cfg["batch_size"], "max_new_tokens": gen_cfg["sampling"]["max_new_tokens"],
-               "greedy": not gen_cfg["sampling"]["do_sample"], "runs": runs,
+               "batch_size": generate.batch_size, "max_new_tokens": generate.sampling.max_new_tokens,
+               "greedy": not generate.sampling.do_sample, "runs": runs,
                "threads_match_ray_cpus": all(r["actor_torch_threads"] == [max(1, int(cpus))] for r in runs)}
     return [measured("smollm2_generation_vs_plain", "SmolLM2 generation rows/s, Ray Data / plain loop",
                      [r["ray_rows_per_s"] / r["plain_rows_per_s"] for r in runs], "x", device_name(),
@@ -180,8 +184,9 @@ def demo_wall_time(outputs: Path) -> list[dict]:
                      TARGETS["smollm2_demo_wall"], {"stages": summary.get("stages"), "summary": str(path)})]
 
 
-def bench_smollm2(config: dict, repeats: int, steps: int, rows: int, bench_dir: Path) -> list[dict]:
+def bench_smollm2(config: TideConfig, repeats: int, steps: int, rows: int, bench_dir: Path) -> list[dict]:
     """All three, on the demo's configuration (experiment=demo: model, LoRA, batch, sampling)."""
-    config = copy.deepcopy(config)
-    return (bench_training(config, repeats, steps, bench_dir) + bench_generation(config, repeats, rows)
-            + demo_wall_time(Path(config["paths"]["outputs"])))
+    return (bench_training(TrainingJob.from_config(config), repeats, steps, bench_dir)
+            + bench_generation(config.generate, config.model, config.prompt, config.data.artifact_dir, config.run.dir,
+                               repeats, rows)
+            + demo_wall_time(Path(config.paths.outputs)))

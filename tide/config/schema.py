@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tide.config.fields import option
-from tide.core.domain import CONDITIONS
+from tide.core.domain import CONDITIONS, REFERENCE_METRICS
 
 # ---- data -------------------------------------------------------------------------------------------
 
@@ -222,9 +222,6 @@ class JudgeConfig:
     max_new_tokens: int = option(ge=1)
     temperature: float = option(gt=0)
     seed: int
-
-
-REFERENCE_METRICS = ("cosine", "bertscore", "rouge_l", "bleu", "chrf", "meteor", "distinct", "length_ratio")
 
 
 @dataclass(frozen=True)

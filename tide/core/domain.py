@@ -9,6 +9,9 @@ from __future__ import annotations
 ZERO_SHOT, FINETUNED = "zero_shot", "finetuned"
 CONDITIONS = (ZERO_SHOT, FINETUNED)
 
+# Reference-based metrics the evaluation computes (tide/evaluate/reference.py), as eval.metrics names them.
+REFERENCE_METRICS = ("cosine", "bertscore", "rouge_l", "bleu", "chrf", "meteor", "distinct", "length_ratio")
+
 # The paper's three-factor empathy model.
 FACTORS = ("emotion_recognition", "distress_normalization", "supportive_reflection")
 
@@ -33,3 +36,5 @@ EVAL_SUMMARY_FILE = "summary.json"           # evaluate: <eval.output_dir>/summa
 METRICS_FILE = "metrics.parquet"             # evaluate: one row per reply
 STAGE_RECORD_DIR = "stages"                  # <run.dir>/stages/<stage>.json: what each stage did
 PIPELINE_FILE = "pipeline.json"              # <run.dir>/pipeline.json: the pipeline's own summary
+BENCH_THROUGHPUT_FILE = "bench/throughput.json"  # make bench on a GPU: <paths.outputs>/bench/throughput.json,
+                                                # single-GPU tokens/s per model (the sweep planner reads it)

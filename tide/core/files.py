@@ -23,10 +23,17 @@ def write_atomic(path: Path, write) -> None:
     os.close(handle)
     try:
         write(temp)
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; others on shared storage must read outputs
         os.replace(temp, path)
     finally:
         if os.path.exists(temp):
             os.remove(temp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -57,7 +64,13 @@ def replace_dir(src: Path, dst: Path) -> None:
     if dst.exists():
         old = fresh_sibling(dst, "old")
         os.replace(dst, old / dst.name)
-    os.replace(src, dst)
+    try:
+        os.replace(src, dst)
+    except BaseException:
+        if old is not None:  # the new one could not take its place: the old one goes back
+            os.replace(old / dst.name, dst)
+            shutil.rmtree(old, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

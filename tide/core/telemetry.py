@@ -99,25 +99,3 @@ def generation_telemetry(params: int, tokens_per_second: float, device: str, dev
     achieved = generation_flops(params, 1) * tokens_per_second
     return {"device": device, "flops_per_second_per_device": achieved / devices,
             "flop_formula": "2 * params * (prompt + generated tokens)", **mfu(achieved, device, devices)}
-
-
-def parameter_counts(architecture: dict, train_cfg: dict) -> tuple[int, int]:
-    """(params, trainable params) of a preset trained as `train_cfg` says, counted on the meta device.
-
-    LoRA adds r * (in + out) trainable weights per adapted linear layer; params includes them, since the
-    forward pass runs them too. Full fine-tuning trains every weight.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    from tide.models.presets import config_from_architecture
-
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config_from_architecture(architecture))
-    base = sum(p.numel() for p in model.parameters())
-    if train_cfg["method"] == "full":
-        return base, base
-    rank, targets = int(train_cfg["lora"]["r"]), set(train_cfg["lora"]["target_modules"])
-    adapters = sum(rank * (module.in_features + module.out_features) for name, module in model.named_modules()
-                   if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in targets)
-    return base + adapters, adapters

@@ -4,19 +4,17 @@
 
 The fingerprint hashes the records and their split assignment (not file bytes or timestamps), so
 the same input and seed give the same fingerprint on any machine. The directory is written under
-a temporary name and renamed, so a killed job never leaves half an artifact.
+a staging name and swapped in (tide.core.files.staged_dir), so a killed job never leaves half an artifact.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from tide.core.domain import MANIFEST_FILE as MANIFEST
-from tide.core.files import replace_dir, write_json_atomic
+from tide.core.files import staged_dir, write_json_atomic
 from tide.data.records import content_of
 
 SCHEMA_VERSION = 1
@@ -44,8 +42,6 @@ def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manif
     from datasets.utils.logging import disable_progress_bar
 
     disable_progress_bar()  # one bar per small file is noise; the stage reports its own progress
-    artifact_dir = Path(artifact_dir)
-    artifact_dir.parent.mkdir(parents=True, exist_ok=True)
     manifest = {
         **manifest,
         "schema_version": SCHEMA_VERSION,
@@ -54,16 +50,13 @@ def save_artifact(artifact_dir: str | Path, splits: dict[str, list[dict]], manif
                           "fingerprint": fingerprint(rows), "file": f"{name}.parquet"}
                    for name, rows in splits.items()},
     }
-    staging = Path(tempfile.mkdtemp(dir=artifact_dir.parent, prefix=f".{artifact_dir.name}.tmp-"))
-    try:
+    # The old artifact stays whole until the new one is complete and swapped in.
+    with staged_dir(Path(artifact_dir)) as staging:
         for name, rows in splits.items():
             Dataset.from_list(rows).to_parquet(str(staging / f"{name}.parquet"))
         for file_name, payload in (extra_files or {}).items():
             write_json_atomic(staging / file_name, payload)
         write_json_atomic(staging / MANIFEST, manifest)
-        replace_dir(staging, artifact_dir)  # the old artifact stays whole until the new one is in place
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 

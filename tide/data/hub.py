@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tide.config import HubConfig
+
 TIDE_PAGE = "https://huggingface.co/datasets/{repo_id}"
 
 
@@ -16,22 +18,25 @@ class HubAccessError(RuntimeError):
     pass
 
 
-def fetch_tide_snapshot(repo_id: str, cache_dir: str | Path, revision: str = "main",
-                        token_env: str = "HF_TOKEN", offline: bool | None = None) -> Path:
-    """Download (or, offline, find) the dataset snapshot and return its local directory."""
+def fetch_tide_snapshot(hub: HubConfig, offline: bool | None = None) -> Path:
+    """Download (or, offline, find) the dataset snapshot of `hub` (data.hub) and return its local directory.
+
+    `offline` None: offline when HF_HUB_OFFLINE=1 (what runtime.offline sets).
+    """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError
 
+    repo_id, cache_dir, token_env = hub.repo_id, hub.cache_dir, hub.token_env
     if offline is None:
         offline = os.environ.get("HF_HUB_OFFLINE", "0") == "1"
-    token = os.environ.get(token_env) or None
+    token = (os.environ.get(token_env) or None) if token_env else None  # token_env null: no token
     page = TIDE_PAGE.format(repo_id=repo_id)
     if not offline and token is None:
         raise HubAccessError(
             f"data.hub: {repo_id} is gated: accept its terms at {page}, then put a read token in the "
             f"environment variable {token_env} (data.hub.token_env names the variable)")
     try:
-        path = snapshot_download(repo_id, repo_type="dataset", revision=revision, cache_dir=str(cache_dir),
+        path = snapshot_download(repo_id, repo_type="dataset", revision=hub.revision, cache_dir=str(cache_dir),
                                  token=token, local_files_only=offline)
     except LocalEntryNotFoundError as error:
         raise HubAccessError(

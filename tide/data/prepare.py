@@ -1,7 +1,7 @@
 """The data stage: source files -> validated records -> persona split -> Parquet artifact.
 
-Takes the `data` config as a plain dict. A complete artifact built from the same configuration and
-the same source files is reused, so a rerun skips the stage.
+Takes the `data` slice (DataConfig). A complete artifact built from the same configuration and the same
+source files is reused, so a rerun skips the stage.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 from collections import Counter
 from pathlib import Path
 
+from tide.config import DataConfig, to_plain
 from tide.data.artifact import read_manifest, save_artifact
 from tide.data.reader import read_tide, source_files
 from tide.data.records import extra_of, persona_of
@@ -22,32 +23,32 @@ log = logging.getLogger(__name__)
 ISSUES_FILE = "data_issues.json"
 
 
-def prepare_dataset(data_cfg: dict, force: bool = False) -> dict:
-    """Build (or reuse) the artifact at data_cfg['artifact_dir']; returns its manifest."""
-    artifact_dir = Path(data_cfg["artifact_dir"])
-    source_dir = _source_dir(data_cfg)
+def prepare_dataset(data: DataConfig, force: bool = False) -> dict:
+    """Build (or reuse) the artifact at data.artifact_dir; returns its manifest."""
+    artifact_dir = Path(data.artifact_dir)
+    source_dir = _source_dir(data)
     signature = _source_signature(source_dir)
-    config_key = json.dumps(data_cfg, sort_keys=True, default=str)
+    # The plain dict the YAML composed, as this key was always made: artifacts built earlier are reused.
+    config_key = json.dumps(to_plain(data), sort_keys=True, default=str)
     existing = read_manifest(artifact_dir)
     if (not force and existing and existing.get("config_key") == config_key
             and existing.get("source_signature") == signature):
         log.info("data: reusing %s (fingerprint %s)", artifact_dir, existing["fingerprint"][:12])
         return {**existing, "reused": True}
 
-    result = read_tide(source_dir, lenient=bool(data_cfg.get("lenient", False)))
+    result = read_tide(source_dir, lenient=data.lenient)
     if not result.records:
         raise ValueError(f"{source_dir}: no usable dialogues ({len(result.issues)} skipped; "
                          f"see {artifact_dir / ISSUES_FILE})" if result.issues else f"{source_dir}: no dialogues")
-    split_cfg = dict(data_cfg["split"])
-    fractions = {name: float(split_cfg[name]) for name in ("train", "val", "test")}
     personas = {}
     for record in result.records:
         personas.setdefault(record["persona_id"], persona_of(record))
-    assignment = assign_splits(personas, fractions, int(split_cfg["seed"]), split_cfg.get("stratify_on") or ())
-    splits = {name: [r for r in result.records if assignment[r["persona_id"]] == name] for name in fractions}
+    assignment = assign_splits(personas, data.split)
+    splits = {name: [r for r in result.records if assignment[r["persona_id"]] == name]
+              for name in ("train", "val", "test")}
 
     manifest = {
-        "source": data_cfg["source"],
+        "source": data.source,
         "source_dir": str(source_dir),
         "source_signature": signature,
         "config_key": config_key,
@@ -55,36 +56,37 @@ def prepare_dataset(data_cfg: dict, force: bool = False) -> dict:
         "corpus": {**corpus_variety(r["reference"] for r in result.records),
                    "self_harm_clients": sum(extra_of(r).get("risk") == "self_harm" for r in result.records)},
     }
-    extra_files = {ISSUES_FILE: result.issues_report()} if data_cfg.get("lenient") else None
+    extra_files = {ISSUES_FILE: result.issues_report()} if data.lenient else None
     manifest = save_artifact(artifact_dir, splits, manifest, extra_files)
     return {**manifest, "reused": False}
 
 
-def _source_dir(data_cfg: dict) -> Path:
-    if data_cfg["source"] == "synthetic":
-        return _synthetic_source(data_cfg)
-    if data_cfg.get("dir"):
-        path = Path(data_cfg["dir"])
+def _source_dir(data: DataConfig) -> Path:
+    if data.source == "synthetic":
+        return _synthetic_source(data)
+    if data.dir:
+        path = Path(data.dir)
         if not path.is_dir():
             raise FileNotFoundError(f"data.dir: TIDE directory not found: {path}")
         return path
-    if not data_cfg.get("hub"):
+    if data.hub is None:
         raise ValueError("data: set data.dir to a local TIDE directory or configure data.hub")
     from tide.data.hub import fetch_tide_snapshot
 
-    hub = data_cfg["hub"]
-    return fetch_tide_snapshot(hub["repo_id"], hub["cache_dir"], hub.get("revision", "main"), hub["token_env"])
+    return fetch_tide_snapshot(data.hub)
 
 
-def _synthetic_source(data_cfg: dict) -> Path:
-    from tide.data.synthetic import write_synthetic_tide
+def _synthetic_source(data: DataConfig) -> Path:
+    from tide.data.synthetic import write_synthetic
 
-    params = dict(data_cfg["synthetic"])
-    out_dir = Path(data_cfg["dir"])
+    if data.synthetic is None or not data.dir:
+        raise ValueError("data: source=synthetic needs data.synthetic (the generator's options) and data.dir")
+    params = to_plain(data.synthetic)
+    out_dir = Path(data.dir)
     stamp = out_dir / "synthetic.json"
     # The generator is seeded and takes seconds: regenerate whenever the parameters change.
     if not (stamp.is_file() and json.loads(stamp.read_text()) == params):
-        write_synthetic_tide(out_dir, **params)
+        write_synthetic(out_dir, data.synthetic)
         stamp.write_text(json.dumps(params, sort_keys=True))
     return out_dir
 

@@ -77,8 +77,9 @@ def read_tide(root: str | Path, lenient: bool = False) -> ReadResult:
     with _without_cycle_collection():
         for key in sorted(metadata_files.keys() | conversation_files.keys(), key=natural_key):
             reading.json_persona(key, metadata_files.get(key), conversation_files.get(key))
+        tables_reader = _TableReader(reading)
         for path in tables:
-            reading.table(path)
+            tables_reader.read(path)
         records = reading.records()
     layout = ("nested" if any(p.parent.name == "metadata" for p in metadata_files.values()) else "flat") \
         if metadata_files or conversation_files else "table"
@@ -114,7 +115,8 @@ class _Persona:
 
 
 class _Reading:
-    """The state of one read: problems, personas, and the per-file accounting."""
+    """The state of one read (problems, personas, the per-file accounting) and its JSON persona files;
+    table exports are read into it by _TableReader."""
 
     def __init__(self, root: Path, problems: Problems):
         self.root, self.problems = root, problems
@@ -251,71 +253,6 @@ class _Reading:
         persona.dialogues.append((dialogue, conversation_id, self.rel(path)))
         entry["turns"][dialogue.shape] += 1
 
-    def table(self, path: Path) -> None:
-        try:
-            table = read_table(path)
-            check_columns(table)
-        except BadTable as bad:
-            self.file(path, "table", "unreadable")
-            self.problems.report(path, bad.where, bad.problem, bad.kind)
-            return
-        entry = self.file(path, "table", _table_shape(table))
-        if not table.rows:
-            self.problems.report(path, "<rows>", "no dialogues (no rows below the header)", "empty_container")
-            return
-        id_column = find_key(dict.fromkeys(table.columns), PERSONA_ID_KEYS)
-        named = leading_number(path.stem)
-        if id_column is None and named is None:
-            entry["seen"] += len(table.rows)
-            self.skip(path, f"column {PERSONA_ID_KEYS[0]!r}", f"missing persona id column (looked for "
-                      f"{', '.join(PERSONA_ID_KEYS)}) and the file name has no leading number", "missing_column",
-                      len(table.rows))
-            return
-        persona_columns = table.persona_columns()
-        for label, row in table.rows:
-            self._table_row(path, label, row, persona_columns, named)
-
-    def _table_row(self, path: Path, label: str, row, persona_columns: dict[str, str], named: str | None) -> None:
-        def where(key, label=label):
-            return f"{label}, column {key!r}" if key else label
-
-        self.files[self.rel(path)]["seen"] += 1
-        if isinstance(row, BadConversation):
-            self.skip(path, where(row.key), row.problem, row.kind)
-            return
-        persona_fields, conversation = split_row(row, persona_columns) if isinstance(row, dict) else ({}, row)
-        try:
-            persona_id = self._row_persona_id(path, label, persona_fields, named)
-        except BadConversation as bad:
-            self.skip(path, where(bad.key), bad.problem, bad.kind)
-            return
-        if persona_id in self.unusable and persona_id not in self.personas:
-            self.files[self.rel(path)]["skipped"] += 1  # counted; the metadata file's problem says why
-            return
-        persona = self.personas.setdefault(persona_id, _Persona(persona_id, self.rel(path)))
-        conflict = merge_metadata(persona.metadata, persona.sources, persona_fields, f"{self.rel(path)} {label}")
-        if conflict:
-            self.skip(path, where(conflict[0]), f"persona {persona_id!r}: {conflict[1]}", "conflicting_metadata")
-            return
-        persona.dialogue_sources += 1
-        self.dialogue(persona, path, where, None, conversation, counted=True)
-
-    @staticmethod
-    def _row_persona_id(path: Path, label: str, persona_fields: dict, named: str | None) -> str:
-        """The persona id of a table row (its id column, else the file name's number); raises BadConversation."""
-        id_key, value = persona_id_in(persona_fields)
-        try:
-            persona_id = resolve_persona_id(named, path.name, [(label, value)] if id_key else [])
-        except PersonaIdConflict as conflict:
-            raise BadConversation(id_key, str(conflict), "id_mismatch") from None
-        if persona_id is None:
-            raise BadConversation(find_key(persona_fields, PERSONA_ID_KEYS) or PERSONA_ID_KEYS[0],
-                                  "empty persona id", "missing_text")
-        bad = metadata_problem(persona_fields)
-        if bad:
-            raise BadConversation(bad[0], bad[1], "wrong_type")
-        return persona_id
-
     def records(self) -> list[dict]:
         records = []
         for persona_id in sorted(self.personas, key=natural_key):
@@ -349,6 +286,80 @@ class _Reading:
             "files": files, "ignored": ignored,
             "dialogues_per_persona": per_persona_counts(dialogues),
         }
+
+
+class _TableReader:
+    """Table exports (one row per dialogue) read into the personas and the accounting of one read."""
+
+    def __init__(self, reading: _Reading):
+        self.reading = reading
+
+    def read(self, path: Path) -> None:
+        reading = self.reading
+        try:
+            table = read_table(path)
+            check_columns(table)
+        except BadTable as bad:
+            reading.file(path, "table", "unreadable")
+            reading.problems.report(path, bad.where, bad.problem, bad.kind)
+            return
+        entry = reading.file(path, "table", _table_shape(table))
+        if not table.rows:
+            reading.problems.report(path, "<rows>", "no dialogues (no rows below the header)", "empty_container")
+            return
+        id_column = find_key(dict.fromkeys(table.columns), PERSONA_ID_KEYS)
+        named = leading_number(path.stem)
+        if id_column is None and named is None:
+            entry["seen"] += len(table.rows)
+            reading.skip(path, f"column {PERSONA_ID_KEYS[0]!r}", f"missing persona id column (looked for "
+                         f"{', '.join(PERSONA_ID_KEYS)}) and the file name has no leading number", "missing_column",
+                         len(table.rows))
+            return
+        persona_columns = table.persona_columns()
+        for label, row in table.rows:
+            self._row(path, label, row, persona_columns, named)
+
+    def _row(self, path: Path, label: str, row, persona_columns: dict[str, str], named: str | None) -> None:
+        def where(key, label=label):
+            return f"{label}, column {key!r}" if key else label
+
+        reading = self.reading
+        reading.files[reading.rel(path)]["seen"] += 1
+        if isinstance(row, BadConversation):
+            reading.skip(path, where(row.key), row.problem, row.kind)
+            return
+        persona_fields, conversation = split_row(row, persona_columns) if isinstance(row, dict) else ({}, row)
+        try:
+            persona_id = self._row_persona_id(path, label, persona_fields, named)
+        except BadConversation as bad:
+            reading.skip(path, where(bad.key), bad.problem, bad.kind)
+            return
+        if persona_id in reading.unusable and persona_id not in reading.personas:
+            reading.files[reading.rel(path)]["skipped"] += 1  # counted; the metadata file's problem says why
+            return
+        persona = reading.personas.setdefault(persona_id, _Persona(persona_id, reading.rel(path)))
+        conflict = merge_metadata(persona.metadata, persona.sources, persona_fields, f"{reading.rel(path)} {label}")
+        if conflict:
+            reading.skip(path, where(conflict[0]), f"persona {persona_id!r}: {conflict[1]}", "conflicting_metadata")
+            return
+        persona.dialogue_sources += 1
+        reading.dialogue(persona, path, where, None, conversation, counted=True)
+
+    @staticmethod
+    def _row_persona_id(path: Path, label: str, persona_fields: dict, named: str | None) -> str:
+        """The persona id of a table row (its id column, else the file name's number); raises BadConversation."""
+        id_key, value = persona_id_in(persona_fields)
+        try:
+            persona_id = resolve_persona_id(named, path.name, [(label, value)] if id_key else [])
+        except PersonaIdConflict as conflict:
+            raise BadConversation(id_key, str(conflict), "id_mismatch") from None
+        if persona_id is None:
+            raise BadConversation(find_key(persona_fields, PERSONA_ID_KEYS) or PERSONA_ID_KEYS[0],
+                                  "empty persona id", "missing_text")
+        bad = metadata_problem(persona_fields)
+        if bad:
+            raise BadConversation(bad[0], bad[1], "wrong_type")
+        return persona_id
 
 
 def file_shapes(report: dict) -> list[tuple[int, str, str, str]]:

@@ -14,6 +14,8 @@ import random
 import warnings
 from collections import defaultdict
 
+from tide.config import SplitConfig
+
 AGE_GROUPS = ((18, 29, "18-29"), (30, 44, "30-44"), (45, 59, "45-59"), (60, 200, "60+"))
 
 
@@ -34,17 +36,14 @@ def persona_attribute(persona: dict, name: str):
     return None if isinstance(value, (list, dict)) else value
 
 
-def check_fractions(fractions: dict[str, float]) -> None:
-    if not fractions or any(not isinstance(v, (int, float)) or v < 0 for v in fractions.values()):
-        raise ValueError(f"data.split: fractions must be non-negative numbers, got {fractions}")
-    if not math.isclose(sum(fractions.values()), 1.0, abs_tol=1e-6):
-        raise ValueError(f"data.split: fractions must sum to 1, got {fractions} (sum {sum(fractions.values()):g})")
+SPLITS = ("train", "val", "test")
 
 
-def assign_splits(personas: dict[str, dict], fractions: dict[str, float], seed: int,
-                  stratify_on: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
-    """Map each persona id to a split name. Same input and seed, same assignment."""
-    check_fractions(fractions)
+def assign_splits(personas: dict[str, dict], split: SplitConfig) -> dict[str, str]:
+    """Map each persona id to a split name (data.split: fractions, seed, stratify_on). Same input and seed,
+    same assignment. The fractions' bounds and their sum are SplitConfig's own checks."""
+    fractions = {name: float(getattr(split, name)) for name in SPLITS}
+    seed, stratify_on = split.seed, split.stratify_on
     usable = [name for name in stratify_on
               if any(persona_attribute(p, name) is not None for p in personas.values())]
     if missing := [name for name in stratify_on if name not in usable]:

@@ -1,5 +1,8 @@
 """Seeded synthetic TIDE: the same on-disk layout as the real (gated) dataset, for tests and dry runs.
 
+    write_synthetic(out_dir, data.synthetic)                # from the data slice (SyntheticConfig)
+    write_synthetic_tide(out_dir, n_personas=40, seed=1)    # the same, from keywords (benchmarks, tests)
+
 Layout (what our reader reads for real TIDE; N = 1..n_personas):
 
     out_dir/metadata/N_metadata.json            layout="nested" (default)
@@ -32,19 +35,16 @@ This is not clinical content: it is plausible, varied, safe text with known stru
 from __future__ import annotations
 
 import json
-import numbers
-import os
 import random
-import shutil
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import NamedTuple
 
+from tide.config import SyntheticConfig
+from tide.config.fields import build
 from tide.core.domain import CRISIS_REFERRAL_PATTERNS, FACTORS  # noqa: F401  (the generator writes both; tests import them here)
+from tide.core.files import staged_dir
 
-LAYOUTS = ("nested", "flat")
 FACTOR_RATE = 0.8  # probability that each factor appears in an ordinary reference reply
 
 
@@ -650,71 +650,55 @@ def generate_conversations(persona: dict, n: int, seed: int, self_harm_rate: flo
 # ---------------------------------------------------------------------------------------------------------
 
 
-def _check_args(n_personas, conversations_per_persona, layout, self_harm_rate) -> None:
-    for name, value in (("n_personas", n_personas), ("conversations_per_persona", conversations_per_persona)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    if isinstance(self_harm_rate, bool) or not isinstance(self_harm_rate, numbers.Real) \
-            or not 0.0 <= self_harm_rate <= 1.0:  # the comparison also rejects NaN
-        raise ValueError(f"self_harm_rate must be a number in [0, 1], got {self_harm_rate!r}")
-
-
 def _write_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def write_synthetic_tide(out_dir, n_personas: int = 500, conversations_per_persona: int = 20, seed: int = 0,
-                         layout: str = "nested", self_harm_rate: float = 0.03) -> dict:
-    """Write a synthetic TIDE to out_dir, atomically, and return stats about it.
+def write_synthetic(out_dir, synthetic: SyntheticConfig) -> dict:
+    """Write the synthetic TIDE of `synthetic` (data.synthetic) to out_dir, atomically; return stats about it.
 
-    Everything is written into a temporary sibling directory first and renamed onto out_dir at the end, so
-    an interrupted run leaves either the previous out_dir or the new one, never half a dataset. (A run
-    killed with SIGKILL may leave a hidden `.NAME.tmp-*` sibling behind; out_dir itself is intact.)
+    Everything is written into a staging sibling directory first and swapped onto out_dir at the end
+    (tide.core.files.staged_dir), so an interrupted run leaves either the previous out_dir or the new
+    one, never half a dataset. (A run killed with SIGKILL may leave a hidden `.NAME.tmp-*` sibling
+    behind; out_dir itself is intact.)
     """
-    _check_args(n_personas, conversations_per_persona, layout, self_harm_rate)
     started = time.perf_counter()
     out = Path(out_dir).absolute()
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir exists and is not a directory: {out}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    self_harm = 0
-    try:
-        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the dataset should read like any directory
-        meta_dir = tmp / "metadata" if layout == "nested" else tmp
-        conv_dir = tmp / "conversations" if layout == "nested" else tmp
-        meta_dir.mkdir(exist_ok=True)
-        conv_dir.mkdir(exist_ok=True)
-        for persona in generate_personas(n_personas, seed):
-            pid = persona["persona_id"]
-            conversations = generate_conversations(persona, conversations_per_persona, seed, self_harm_rate)
-            self_harm += sum(c["risk"] is not None for c in conversations)
-            _write_json(meta_dir / f"{pid}_metadata.json", persona)
-            _write_json(conv_dir / f"{pid}_conversations.json", conversations)
-
-        if out.exists():  # swap: old aside, new in, old removed; put the old back if the swap fails
-            old = out.parent / f".{out.name}.old-{uuid.uuid4().hex}"
-            os.rename(out, old)
-            try:
-                os.rename(tmp, out)
-            except BaseException:
-                os.rename(old, out)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
+    with staged_dir(out) as staging:
+        self_harm = _write_personas(staging, synthetic)
+    n_personas = synthetic.n_personas
     return {
         "personas": n_personas,
-        "dialogues": n_personas * conversations_per_persona,
-        "layout": layout,
-        "seed": seed,
+        "dialogues": n_personas * synthetic.conversations_per_persona,
+        "layout": synthetic.layout,
+        "seed": synthetic.seed,
         "self_harm": self_harm,
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def write_synthetic_tide(out_dir, n_personas: int = 500, conversations_per_persona: int = 20, seed: int = 0,
+                         layout: str = "nested", self_harm_rate: float = 0.03) -> dict:
+    """`write_synthetic` from keywords; a bad one raises ConfigError (a ValueError) naming it, before any write."""
+    options = {"n_personas": n_personas, "conversations_per_persona": conversations_per_persona, "seed": seed,
+               "layout": layout, "self_harm_rate": self_harm_rate}
+    return write_synthetic(out_dir, build(SyntheticConfig, options))
+
+
+def _write_personas(root: Path, synthetic: SyntheticConfig) -> int:
+    """Every persona's metadata and conversation files under `root`; returns the self-harm dialogues written."""
+    meta_dir = root / "metadata" if synthetic.layout == "nested" else root
+    conv_dir = root / "conversations" if synthetic.layout == "nested" else root
+    meta_dir.mkdir(exist_ok=True)
+    conv_dir.mkdir(exist_ok=True)
+    self_harm = 0
+    for persona in generate_personas(synthetic.n_personas, synthetic.seed):
+        pid = persona["persona_id"]
+        conversations = generate_conversations(persona, synthetic.conversations_per_persona, synthetic.seed,
+                                               synthetic.self_harm_rate)
+        self_harm += sum(c["risk"] is not None for c in conversations)
+        _write_json(meta_dir / f"{pid}_metadata.json", persona)
+        _write_json(conv_dir / f"{pid}_conversations.json", conversations)
+    return self_harm

@@ -2,7 +2,8 @@
 
 Used for the mechanism scorers' cross-validation (tide/evaluate/mechanism_training.py) and for
 `python -m launch.validate_scorer` (tide/evaluate/validation.py). Pairs that share a seeker post are not
-independent, so the bootstrap resamples seeker posts (`groups`), not pairs.
+independent, so the bootstrap resamples seeker posts (`groups`), not pairs; the interval is the central 95%
+of those resamples (tide.core.intervals.percentile_interval).
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
+from tide.core.intervals import percentile_interval
 from tide.evaluate.factors import auc
-
-CI_LEVEL = 0.95
 
 
 def f1_at(probabilities: np.ndarray, labels: np.ndarray, threshold: float) -> float:
@@ -42,16 +42,6 @@ def _statistics(probabilities, expected_levels, levels, threshold) -> dict[str, 
     present = levels > 0
     return {"auc": auc(probabilities, present), "spearman": spearman(expected_levels, levels),
             "f1": f1_at(probabilities, present, threshold), "brier": brier(probabilities, present)}
-
-
-def percentile_interval(samples) -> list[float]:
-    """The central CI_LEVEL interval of the finite bootstrap samples ([nan, nan] when there are none)."""
-    finite = np.asarray(samples, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if not len(finite):
-        return [float("nan"), float("nan")]
-    tail = (1 - CI_LEVEL) / 2 * 100
-    return [float(np.percentile(finite, tail)), float(np.percentile(finite, 100 - tail))]
 
 
 def cluster_bootstrap_indices(groups, n_boot: int, seed: int):

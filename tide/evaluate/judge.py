@@ -14,9 +14,13 @@ exercises the plumbing; its answers are mostly invalid, which is what the counte
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Callable
 
-JUDGE_SCORES = ("emotion_recognition", "distress_normalization", "supportive_reflection", "overall")
+from tide.config import GenerateConfig, JudgeConfig, ModelConfig, SamplingConfig
+from tide.core.domain import FACTORS
+
+JUDGE_SCORES = (*FACTORS, "overall")
 JudgeModel = Callable[[list[str], int], list[str]]
 
 RUBRIC = """You rate how empathetic a reply to a person living with PTSD is. Score each item from 1 (absent or poor) to 5 (excellent):
@@ -84,27 +88,45 @@ def judge_columns(result: dict) -> dict[str, list]:
     return columns
 
 
-def generation_judge_model(model_cfg: dict, gen_cfg: dict, judge_cfg: dict) -> JudgeModel:
-    """A JudgeModel that runs `model_cfg` through tide.generate's Ray Data path (Ray must be initialised
-    or startable). Attempt 0 is greedy; retries sample with seeds that change with the attempt."""
+def generation_judge_model(judge: JudgeConfig, generate: GenerateConfig) -> JudgeModel:
+    """A JudgeModel that runs the judge's model preset (judge.model_cfg) through tide.generate's Ray Data path
+    (Ray must be initialised or startable), with the generation stage's backend, precision, batching and
+    actor pool (`generate`). Attempt 0 is greedy; retries sample with seeds that change with the attempt."""
     from tide.data.chat import encode_prompt
     from tide.generate.pipeline import stream_generations
     from tide.generate.prompts import row_seed
     from tide.models.loading import load_tokenizer
 
+    model_cfg = judge.model_cfg
+    if model_cfg is None:
+        raise ValueError("eval.judge.model_cfg: no judge model (set eval.judge.model to a preset in conf/model)")
     tokenizer = load_tokenizer(model_cfg)
 
     def model(requests: list[str], attempt: int) -> list[str]:
-        sampling = {"do_sample": attempt > 0, "temperature": judge_cfg["temperature"], "top_p": 1.0,
-                    "max_new_tokens": judge_cfg["max_new_tokens"], "seed": judge_cfg["seed"] + attempt}
+        sampling = judge_sampling(judge, attempt)
         prompts = [{"dialogue_id": f"{i:08d}", "prompt_ids": encode_prompt(tokenizer, RUBRIC, request),
-                    "seed": row_seed(sampling["seed"], str(i))} for i, request in enumerate(requests)]
-        plan = {"backend": gen_cfg["backend"], "row_fields": {},
-                "engine_kwargs": {"model_cfg": model_cfg, "sampling": sampling, "adapter_dir": None,
-                                  "merged_dir": None, "precision": gen_cfg["precision"]}}
+                    "seed": row_seed(sampling.seed, str(i))} for i, request in enumerate(requests)]
         rows = {}
-        for shard in stream_generations(prompts, plan, gen_cfg):
+        for shard in stream_generations(prompts, judge_plan(model_cfg, sampling, generate), generate):
             rows.update(zip(shard["dialogue_id"], shard["reply"]))
         return [rows[prompt["dialogue_id"]] for prompt in prompts]
 
     return model
+
+
+def judge_plan(model: ModelConfig, sampling: SamplingConfig, generate: GenerateConfig):
+    """The generation plan of one judging attempt: the judge's model alone (no adapter), its sampling, the
+    stage's backend and precision. Its rows carry no extra columns, and nothing is written (the output
+    directory and spec only matter to the generation stage's shard writer)."""
+    from tide.generate.plan import ConditionPlan, EngineSpec
+
+    engine = EngineSpec(model=model, sampling=sampling, precision=generate.precision)
+    return ConditionPlan(condition="judge", output_dir=Path(), backend=generate.backend, engine=engine,
+                         row_fields={}, spec={})
+
+
+def judge_sampling(judge: JudgeConfig, attempt: int) -> SamplingConfig:
+    """The judge's own decoding for one attempt (not the generation stage's): greedy first, then sampled at
+    judge.temperature with a seed that changes with the attempt."""
+    return SamplingConfig(do_sample=attempt > 0, temperature=judge.temperature, top_p=1.0,
+                          max_new_tokens=judge.max_new_tokens, seed=judge.seed + attempt)

@@ -33,8 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
+from tide.core.domain import CONDITIONS, FACTORS, FINETUNED, ZERO_SHOT
+from tide.core.intervals import fisher_z_interval
+
 REQUIRED = ("rater_id", "item_id", "model", "condition", "empathy")
-FACTOR_COLUMNS = ("emotion_recognition", "distress_normalization", "supportive_reflection")
+FACTOR_COLUMNS = FACTORS
 DEMOGRAPHICS = ("age_group", "gender", "education")
 OPTIONAL = (*FACTOR_COLUMNS, *DEMOGRAPHICS, "scenario")
 LIKERT = ("empathy", *FACTOR_COLUMNS)
@@ -158,7 +161,7 @@ def mixed_effects(frame, outcome: str, fixed: str, name: str | None = None, alph
     }
 
 
-def analyse_ratings(frame, outcome: str = "empathy", reference_condition: str = "zero_shot",
+def analyse_ratings(frame, outcome: str = "empathy", reference_condition: str = ZERO_SHOT,
                     demographics=DEMOGRAPHICS) -> list[dict]:
     """rating ~ condition, then rating ~ condition * demographic for each demographic column present."""
     if frame[outcome].isna().any():
@@ -188,7 +191,7 @@ def krippendorff_alpha(frame, column: str = "empathy", scale: int = 5) -> float:
 
 def spearman_ci(x, y, level: float = 0.95) -> dict:
     """Spearman rho, its p-value and a Fisher-z CI (variance 1.06 / (n - 3), Fieller et al. 1957)."""
-    from scipy.stats import norm, spearmanr
+    from scipy.stats import spearmanr
 
     n = len(x)
     if n < 2 or np.ptp(np.asarray(x, dtype=float)) == 0 or np.ptp(np.asarray(y, dtype=float)) == 0:
@@ -196,12 +199,8 @@ def spearman_ci(x, y, level: float = 0.95) -> dict:
         return {"rho": math.nan, "p": math.nan, "ci_low": math.nan, "ci_high": math.nan, "n": n}
     result = spearmanr(x, y)
     rho = float(result.statistic)
-    if n < 4 or not np.isfinite(rho):
-        return {"rho": rho, "p": float(result.pvalue), "ci_low": math.nan, "ci_high": math.nan, "n": n}
-    half = norm.ppf(0.5 + level / 2) * math.sqrt(1.06 / (n - 3))
-    z = math.atanh(max(min(rho, 0.999999), -0.999999))
-    return {"rho": rho, "p": float(result.pvalue), "ci_low": math.tanh(z - half), "ci_high": math.tanh(z + half),
-            "n": n}
+    low, high = fisher_z_interval(rho, n, variance_factor=1.06, level=level)  # nan below 4 points
+    return {"rho": rho, "p": float(result.pvalue), "ci_low": low, "ci_high": high, "n": n}
 
 
 def metric_correlations(ratings, metrics_frame, metrics, outcome: str = "empathy") -> dict:
@@ -257,7 +256,7 @@ def synthetic_ratings(items, n_raters: int = 30, items_per_rater: int = 20, seed
         chosen = set(rng.choice(item_ids, size=min(items_per_rater, len(item_ids)), replace=False))
         for i in np.flatnonzero(items["item_id"].isin(chosen).to_numpy()):
             item = items.loc[i]
-            finetuned = item["condition"] == "finetuned"
+            finetuned = item["condition"] == FINETUNED
             latent = (3.0 + offset + item_effect[item["item_id"]] + effects["quality"] * quality[i]
                       + effects["finetuned"] * finetuned
                       + effects["older_x_finetuned"] * (finetuned and rater["age_group"] == "60+")
@@ -269,7 +268,7 @@ def synthetic_ratings(items, n_raters: int = 30, items_per_rater: int = 20, seed
     return pd.DataFrame(rows, columns=[*REQUIRED, *FACTOR_COLUMNS, *DEMOGRAPHICS])
 
 
-def synthetic_items(n_items: int = 40, models=("tiny",), conditions=("zero_shot", "finetuned")):
+def synthetic_items(n_items: int = 40, models=("tiny",), conditions=CONDITIONS):
     """Items for `synthetic_ratings` when there are no real replies: every model x condition per item."""
     import pandas as pd
 
@@ -283,6 +282,8 @@ def main(argv=None) -> None:
 
     import pandas as pd
 
+    from tide.core.files import write_atomic
+
     parser = argparse.ArgumentParser(description="synthetic human ratings with planted effects (demo, tests)")
     parser.add_argument("metrics", help="a run's eval/metrics.parquet: the replies to rate")
     parser.add_argument("out", help="CSV to write")
@@ -293,8 +294,7 @@ def main(argv=None) -> None:
     items = pd.read_parquet(args.metrics, columns=["dialogue_id", "model", "condition"])
     ratings = synthetic_ratings(items.rename(columns={"dialogue_id": "item_id"}), args.raters,
                                 args.items_per_rater, args.seed)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    ratings.to_csv(args.out, index=False)
+    write_atomic(Path(args.out), lambda temp: ratings.to_csv(temp, index=False))
     print(f"{len(ratings)} synthetic ratings by {args.raters} raters -> {args.out} (planted: {PLANTED_EFFECTS})")
 
 

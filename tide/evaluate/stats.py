@@ -1,7 +1,7 @@
 """Statistics over per-row metrics: bootstrap CIs, paired fine-tuned vs zero-shot tests, the size ceiling.
 
 - `group_means`: mean of each metric per group (model x condition x scenario by default) with a
-  percentile bootstrap 95% CI (resampling rows within the group, seeded).
+  percentile bootstrap 95% CI (resampling rows within the group, seeded; tide.core.intervals.bootstrap_mean).
 - `paired_tests`: per model and metric, the same dialogues answered zero-shot and fine-tuned: a
   Wilcoxon signed-rank test (two-sided, zero differences dropped, scipy) with the matched-pairs
   rank-biserial correlation as effect size (+1: every pair improved), Holm-corrected over all tests.
@@ -16,20 +16,8 @@ import math
 
 import numpy as np
 
-ZERO_SHOT, FINETUNED = "zero_shot", "finetuned"
-
-
-def bootstrap_ci(values, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high): percentile bootstrap of the mean; NaNs dropped; (nan, nan, nan) when empty."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if not len(values):
-        return math.nan, math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(n_boot, len(values)))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(values.mean()), float(low), float(high)
+from tide.core.domain import FINETUNED, ZERO_SHOT
+from tide.core.intervals import bootstrap_mean
 
 
 def group_means(frame, metrics, by=("model", "condition", "scenario"), n_boot: int = 1000,
@@ -40,7 +28,7 @@ def group_means(frame, metrics, by=("model", "condition", "scenario"), n_boot: i
         keys = keys if isinstance(keys, tuple) else (keys,)
         row = {**dict(zip(by, keys)), "rows": int(len(group))}
         for metric in metrics:
-            mean, low, high = bootstrap_ci(group[metric], n_boot, seed)
+            mean, low, high = bootstrap_mean(group[metric], n_boot, seed)
             row[metric] = {"mean": mean, "ci_low": low, "ci_high": high}
         out.append(row)
     return out

@@ -13,25 +13,29 @@ import time
 import numpy as np
 import pandas as pd
 
+from tide.config import to_plain
+from tide.generate.plan import EngineSpec
 
-def build_engine(backend: str, **kwargs):
+
+def build_engine(backend: str, engine: EngineSpec):
     if backend == "hf":
         from tide.generate.hf_engine import HFEngine
 
-        return HFEngine(**kwargs)
+        return HFEngine.from_spec(engine)
     if backend == "vllm":  # no actor of ours: ray.data.llm runs vLLM (tide.generate.pipeline.stream_generations)
         raise ValueError("generate.backend=vllm runs through ray.data.llm's processor, not GenerationActor")
     raise ValueError(f"generate.backend: unknown backend {backend!r}; choose hf or vllm")
 
 
 class GenerationActor:
-    def __init__(self, backend: str, engine_kwargs: dict, row_fields: dict):
-        """row_fields: the columns every output row of this condition shares (condition, model, adapter, ...)."""
+    def __init__(self, backend: str, engine: EngineSpec, row_fields: dict):
+        """engine: the model to load (config slices, pickled by Ray with the actor's arguments);
+        row_fields: the columns every output row of this condition shares (condition, model, adapter, ...)."""
         from tide.core.runtime import match_torch_threads_to_ray
 
         self.torch_threads = match_torch_threads_to_ray()  # in the plain (no Ray) loop: left as it is
-        self.engine = build_engine(backend, **engine_kwargs)
-        self.sampling = engine_kwargs["sampling"]
+        self.engine = build_engine(backend, engine)
+        self.sampling = to_plain(engine.sampling)  # recorded in each row as the YAML spells it
         versions = {**self.engine.versions, "torch_threads": self.torch_threads}
         self.row_fields = {**row_fields, "versions": json.dumps(versions, sort_keys=True)}
 

@@ -1,4 +1,9 @@
-"""Checks that run before any generation starts: bad inputs fail in seconds, naming what is wrong."""
+"""Checks that run before any generation starts: bad inputs fail in seconds, naming what is wrong.
+
+Only what needs the environment is checked here (the fine-tuned weights exist and fit the base model);
+the options themselves (conditions, sampling bounds) are checked when the config is built
+(tide/config/schema.py).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,9 @@ import json
 import logging
 from pathlib import Path
 
+from tide.config import ModelConfig
+
 log = logging.getLogger(__name__)
-
-CONDITIONS = ("zero_shot", "finetuned")
-
-
-def check_conditions(conditions) -> list[str]:
-    conditions = list(conditions or [])
-    unknown = [c for c in conditions if c not in CONDITIONS]
-    if not conditions or unknown or len(set(conditions)) != len(conditions):
-        raise ValueError(f"generate.conditions: {conditions} must be distinct names from {list(CONDITIONS)}")
-    return conditions
-
-
-def check_sampling(sampling: dict) -> None:
-    if sampling["max_new_tokens"] < 1:
-        raise ValueError(f"generate.sampling.max_new_tokens: {sampling['max_new_tokens']}; must be at least 1")
-    if sampling["do_sample"] and not (sampling["temperature"] > 0 and 0 < sampling["top_p"] <= 1):
-        raise ValueError(f"generate.sampling: temperature {sampling['temperature']} must be > 0 and top_p "
-                         f"{sampling['top_p']} in (0, 1] when do_sample is true (do_sample=false is greedy)")
 
 
 def check_merged_dir(merged_dir: str, run_dir: str) -> None:
@@ -33,7 +22,7 @@ def check_merged_dir(merged_dir: str, run_dir: str) -> None:
                                 + _missing_run_hint(run_dir))
 
 
-def check_adapter(adapter_dir: str, model_cfg: dict, run_dir: str) -> dict:
+def check_adapter(adapter_dir: str, model: ModelConfig, run_dir: str) -> dict:
     """The adapter's config, after checking it is a LoRA adapter whose every weight fits the base model.
 
     Shapes decide (lora_A is r x in_features, lora_B is out_features x r of the module it adapts); the
@@ -53,8 +42,8 @@ def check_adapter(adapter_dir: str, model_cfg: dict, run_dir: str) -> dict:
         raise ValueError(f"{config_path}: peft_type {adapter_cfg.get('peft_type')!r}; "
                          "generation supports LoRA adapters")
 
-    modules = _base_modules(model_cfg)
-    where = (f"{adapter_dir} does not fit model {model_cfg['name']!r} "
+    modules = _base_modules(model)
+    where = (f"{adapter_dir} does not fit model {model.name!r} "
              f"(adapter trained on {adapter_cfg.get('base_model_name_or_path')!r})")
     targets = adapter_cfg.get("target_modules") or []
     if isinstance(targets, list):
@@ -72,13 +61,13 @@ def check_adapter(adapter_dir: str, model_cfg: dict, run_dir: str) -> dict:
             raise ValueError(f"{where}: {key} has shape {tuple(shape)}, but {name} has "
                              f"{'in' if kind == 'A' else 'out'}_features={expected}")
     recorded = adapter_cfg.get("base_model_name_or_path")
-    if recorded not in {model_cfg.get("hf_id"), model_cfg.get("path"), None}:
+    if recorded not in {model.hf_id, model.path, None}:
         log.warning("adapter %s records base model %r, the config names %r (%s); the shapes fit, so going on",
-                    adapter_dir, recorded, model_cfg["name"], model_cfg.get("path") or model_cfg.get("hf_id"))
+                    adapter_dir, recorded, model.name, model.path or model.hf_id)
     return adapter_cfg
 
 
-def _base_modules(model_cfg: dict) -> dict:
+def _base_modules(model: ModelConfig) -> dict:
     """The base model's modules by name, built on the meta device: shapes only, no weights read."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -86,8 +75,8 @@ def _base_modules(model_cfg: dict) -> dict:
     from tide.models.loading import resolve_model_source
 
     with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolve_model_source(model_cfg)))
-    return dict(model.named_modules())
+        base = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolve_model_source(model)))
+    return dict(base.named_modules())
 
 
 def _lora_shapes(weights_path: Path) -> dict[str, list[int]]:

@@ -11,13 +11,19 @@ Only generate.sampling decides how tokens are chosen: the model's own generation
 
 from __future__ import annotations
 
+import dataclasses
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList, TopPLogitsWarper
 
+from tide.config import ModelConfig, SamplingConfig
 from tide.data.chat import end_of_turn_id
 from tide.models.loading import load_model, load_tokenizer
+
+if TYPE_CHECKING:
+    from tide.generate.plan import EngineSpec
 
 
 class RowSampler(LogitsProcessor):
@@ -51,28 +57,32 @@ class HFEngine:
 
     backend = "hf"
 
-    def __init__(self, model_cfg: dict, sampling: dict, adapter_dir: str | None = None,
+    def __init__(self, model: ModelConfig, sampling: SamplingConfig, adapter_dir: str | None = None,
                  merged_dir: str | None = None, precision: str = "auto"):
         import transformers
 
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.sampling = sampling
-        self.tokenizer = load_tokenizer(model_cfg)  # the base tokenizer, also for a merged model
-        weights_cfg = {**model_cfg, "path": merged_dir} if merged_dir else model_cfg
-        model = load_model(weights_cfg, resolve_dtype(precision, self.device))
-        self.stop_ids = sorted({end_of_turn_id(self.tokenizer, model_cfg.get("stop_token")),
-                                self.tokenizer.eos_token_id})
+        self.tokenizer = load_tokenizer(model)  # the base tokenizer, also for a merged model
+        weights = dataclasses.replace(model, path=merged_dir) if merged_dir else model
+        network = load_model(weights, resolve_dtype(precision, self.device))
+        self.stop_ids = sorted({end_of_turn_id(self.tokenizer, model.stop_token), self.tokenizer.eos_token_id})
         # do_sample=False: when sampling, RowSampler has already drawn the token greedy search picks.
-        model.generation_config = GenerationConfig(
-            max_new_tokens=sampling["max_new_tokens"], do_sample=False, eos_token_id=self.stop_ids,
+        network.generation_config = GenerationConfig(
+            max_new_tokens=sampling.max_new_tokens, do_sample=False, eos_token_id=self.stop_ids,
             pad_token_id=self.tokenizer.pad_token_id, bos_token_id=self.tokenizer.bos_token_id)
         if adapter_dir:
             from peft import PeftModel  # only when needed: importing peft costs seconds per actor
 
-            model = PeftModel.from_pretrained(model, adapter_dir)
-        self.model = model.to(self.device).eval()
+            network = PeftModel.from_pretrained(network, adapter_dir)
+        self.model = network.to(self.device).eval()
         self.versions = {"torch": torch.__version__, "transformers": transformers.__version__,
                          "peft": version("peft"), "backend": f"hf {transformers.__version__}"}
+
+    @classmethod
+    def from_spec(cls, engine: EngineSpec) -> HFEngine:
+        return cls(engine.model, engine.sampling, adapter_dir=engine.adapter_dir, merged_dir=engine.merged_dir,
+                   precision=engine.precision)
 
     @torch.inference_mode()
     def generate(self, prompt_ids: list[list[int]], seeds: list[int]) -> list[dict]:
@@ -84,8 +94,8 @@ class HFEngine:
         attention_mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in prompt_ids],
                                       device=self.device)
         processors = LogitsProcessorList()
-        if self.sampling["do_sample"]:
-            processors.append(RowSampler(seeds, self.sampling["temperature"], self.sampling["top_p"], self.device))
+        if self.sampling.do_sample:
+            processors.append(RowSampler(seeds, self.sampling.temperature, self.sampling.top_p, self.device))
         output = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, logits_processor=processors)
         return [self._reply(row[width:].tolist()) for row in output]
 

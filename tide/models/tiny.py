@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,7 +15,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
 
-from tide.core.files import fresh_sibling, replace_dir
+from tide.config import TokenizerConfig, to_plain
+from tide.core.files import staged_dir
 from tide.models.presets import config_from_architecture
 
 PAD_BOS = "<|endoftext|>"
@@ -37,43 +37,40 @@ BUILD_FILE = "tide_build.json"
 
 
 def build_tiny_model(
-    out_dir, texts: Iterable[str], architecture: dict, tokenizer_cfg: dict, seed: int = 0
+    out_dir, texts: Iterable[str], architecture: dict, tokenizer: TokenizerConfig, seed: int = 0
 ) -> Path:
     """Train a tokenizer on `texts`, build a seeded random model, save both into `out_dir`.
 
-    Skipped when `out_dir` already holds a build of the same inputs; the directory appears complete
-    or not at all (built in a temporary sibling, then renamed).
+    `architecture` is the preset's config.json dimensions (model.architecture), `tokenizer` its
+    model.tokenizer. Skipped when `out_dir` already holds a build of the same inputs; the directory
+    appears complete or not at all (built in a staging sibling, then swapped in).
     """
     out_dir = Path(out_dir)
     texts = list(texts)  # read twice: once for the hash, once for training
-    build_hash = _build_hash(architecture, tokenizer_cfg, seed, texts)
+    build_hash = _build_hash(architecture, tokenizer, seed, texts)
     if _existing_hash(out_dir) == build_hash:
         return out_dir
 
-    tmp = fresh_sibling(out_dir, "tmp")
-    try:
-        tokenizer = _train_tokenizer(texts, tokenizer_cfg, architecture["max_position_embeddings"])
-        model = _build_model(architecture, tokenizer, seed)
-        tokenizer.save_pretrained(tmp)
-        model.save_pretrained(tmp)
-        (tmp / BUILD_FILE).write_text(
+    with staged_dir(out_dir) as staging:
+        trained = _train_tokenizer(texts, tokenizer, architecture["max_position_embeddings"])
+        model = _build_model(architecture, trained, seed)
+        trained.save_pretrained(staging)
+        model.save_pretrained(staging)
+        (staging / BUILD_FILE).write_text(
             json.dumps({"hash": build_hash, "architecture": dict(architecture),
-                        "tokenizer": dict(tokenizer_cfg), "seed": seed,
+                        "tokenizer": to_plain(tokenizer), "seed": seed,
                         "parameters": model.num_parameters()}, indent=2)
         )
-        replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out_dir
 
 
-def _build_hash(architecture: dict, tokenizer_cfg: dict, seed: int, texts: list[str]) -> str:
+def _build_hash(architecture: dict, tokenizer: TokenizerConfig, seed: int, texts: list[str]) -> str:
     texts_hash = hashlib.sha256()
     for text in texts:
         texts_hash.update(text.encode())
         texts_hash.update(b"\0")  # so ["ab", "c"] and ["a", "bc"] differ
-    key = {"architecture": dict(architecture), "tokenizer": dict(tokenizer_cfg), "seed": seed,
+    # The plain form keeps the hash (and so earlier builds' reuse) what it was when this took a dict.
+    key = {"architecture": dict(architecture), "tokenizer": to_plain(tokenizer), "seed": seed,
            "texts": texts_hash.hexdigest()}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
@@ -85,14 +82,14 @@ def _existing_hash(out_dir: Path) -> str | None:
         return None
 
 
-def _train_tokenizer(texts: list[str], tokenizer_cfg: dict, max_length: int) -> PreTrainedTokenizerFast:
+def _train_tokenizer(texts: list[str], tokenizer: TokenizerConfig, max_length: int) -> PreTrainedTokenizerFast:
     # Byte-level BPE like GPT-2/Qwen: any text encodes, nothing maps to an unknown token.
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=tokenizer_cfg["vocab_size"],
-        min_frequency=tokenizer_cfg["min_frequency"],
+        vocab_size=tokenizer.vocab_size,
+        min_frequency=tokenizer.min_frequency,
         special_tokens=SPECIAL_TOKENS,  # ids 0, 1, 2
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,

@@ -1,13 +1,13 @@
 """Gather evaluated runs into the tables a report shows.
 
-A run directory counts when its evaluation is complete (`eval/summary.json` is written last). The
-tables are recomputed from the per-row metrics of all runs together, so models evaluated in different
-runs land in one leaderboard, with the same bootstrap settings for every cell.
+A run directory counts when its evaluate stage is complete: its stage record (tide/stages/records.py)
+names a summary and per-row metrics that exist. Their paths come from that record, never from a layout
+of our own. The tables are recomputed from the per-row metrics of all runs together, so models
+evaluated in different runs land in one leaderboard, with the same bootstrap settings for every cell.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,9 +15,10 @@ import pandas as pd
 
 from tide.evaluate.safety import pass_rates
 from tide.evaluate.stats import group_means, paired_tests, transfer_ceiling
+from tide.stages.records import read_stage_json, stage_output
 
-SUMMARY = Path("eval") / "summary.json"
-METRICS = Path("eval") / "metrics.parquet"
+# The evaluate stage's outputs a report reads (tide/stages/evaluate.py).
+EVALUATION_OUTPUTS = ("summary", "metrics")
 
 
 @dataclass
@@ -38,28 +39,33 @@ class ReportData:
     about: list[str] = field(default_factory=list)  # what the caller says these runs can and cannot show
 
 
+def is_evaluated(run_dir: Path) -> bool:
+    """Its evaluate stage is complete: a record naming a summary and per-row metrics that exist."""
+    return all(stage_output(run_dir, "evaluate", output) is not None for output in EVALUATION_OUTPUTS)
+
+
 def find_runs(paths) -> list[Path]:
     """Evaluated run directories: each path is a run directory or a folder holding some."""
     found = []
     for path in map(Path, paths):
         if not path.exists():
             raise FileNotFoundError(f"report: no such run directory: {path}")
-        found += [path] if (path / SUMMARY).is_file() else sorted(p.parent.parent for p in path.glob(f"*/{SUMMARY}"))
+        found += [path] if is_evaluated(path) else sorted(p for p in path.iterdir() if p.is_dir() and is_evaluated(p))
     if not found:
-        raise FileNotFoundError(f"report: no evaluated runs (no {SUMMARY}) under {', '.join(map(str, paths))}; "
-                                "run `python -m launch.evaluate` first")
+        raise FileNotFoundError(f"report: no evaluated runs (no complete evaluate stage) under "
+                                f"{', '.join(map(str, paths))}; run `python -m launch.evaluate` first")
     return sorted(set(found))
 
 
 def collect(paths, primary: str = "cosine", n_boot: int = 1000, seed: int = 0) -> ReportData:
     runs, frames, metrics = [], [], []
     for run_dir in find_runs(paths):
-        summary = json.loads((run_dir / SUMMARY).read_text())
+        summary = read_stage_json(run_dir, "evaluate", "summary")
         runs.append({"dir": str(run_dir), "name": run_dir.name, "rows": summary["rows"],
                      "models": summary["models"], "conditions": summary["conditions"],
                      "metrics_info": summary.get("metrics_info", {}), "wandb_url": summary.get("wandb_url"),
                      "human_ratings": summary.get("human_ratings")})
-        frames.append(pd.read_parquet(run_dir / METRICS).assign(run=run_dir.name))
+        frames.append(pd.read_parquet(stage_output(run_dir, "evaluate", "metrics")).assign(run=run_dir.name))
         metrics += [m for m in summary["metrics"] if m not in metrics]
     rows = pd.concat(frames, ignore_index=True)
     if primary not in metrics:

@@ -1,8 +1,8 @@
 """Fine-tuned vs zero-shot on the same dialogues: per-metric gain with its CI, end-of-turn rates, samples.
 
 The comparison the demo prints and the report shows, computed from the per-row metrics of evaluated
-runs (`eval/metrics.parquet`, which carries each reply, its finish reason, the client turn and the
-reference). The gain of a metric is the mean over dialogues of (fine-tuned - zero-shot) on the same
+runs (the evaluate stage's per-row metrics, which carry each reply, its finish reason, the client turn
+and the reference). The gain of a metric is the mean over dialogues of (fine-tuned - zero-shot) on the same
 dialogue; its 95% CI is a percentile bootstrap of that mean over dialogues, and its p-value the
 two-sided Wilcoxon signed-rank test of the pairs (tide.evaluate.stats.paired_tests, Holm-corrected).
 """
@@ -13,7 +13,9 @@ import math
 
 import pandas as pd
 
-from tide.evaluate.stats import FINETUNED, ZERO_SHOT, bootstrap_ci, paired_frame, paired_tests
+from tide.core.domain import FINETUNED, ZERO_SHOT
+from tide.core.intervals import bootstrap_mean, format_interval
+from tide.evaluate.stats import paired_frame, paired_tests
 
 CONDITIONS = (ZERO_SHOT, FINETUNED)
 SAMPLE_WIDTH = 220  # characters of each text in a side-by-side sample
@@ -28,7 +30,7 @@ def gains(rows: pd.DataFrame, metrics: list[str], n_boot: int = 1000, seed: int 
         pairs = paired_frame(numeric, metric)
         if pairs is None or not len(pairs):
             continue
-        mean, low, high = bootstrap_ci((pairs[FINETUNED] - pairs[ZERO_SHOT]).to_numpy(), n_boot, seed)
+        mean, low, high = bootstrap_mean((pairs[FINETUNED] - pairs[ZERO_SHOT]).to_numpy(), n_boot, seed)
         test = tests.get(metric, {})
         out[metric] = {"mean": mean, "ci_low": low, "ci_high": high, "p": test.get("p", math.nan),
                        "p_holm": test.get("p_holm", math.nan), "pairs": int(len(pairs))}
@@ -66,8 +68,8 @@ def format_gains(gain: dict, headline: list[str] | None = None) -> list[str]:
     lines = [f"  {'metric':<22}{'gain':>9}  {'95% CI':<21}{'p':>9}"]
     for metric in order:
         g = gain[metric]
-        ci = f"[{g['ci_low']:+.4f}, {g['ci_high']:+.4f}]"
-        lines.append(f"  {metric:<22}{g['mean']:>+9.4f}  {ci:<21}{g['p']:>9.2g}")
+        value, _, ci = format_interval(g["mean"], g["ci_low"], g["ci_high"], digits=4, signed=True).partition(" ")
+        lines.append(f"  {metric:<22}{value:>9}  {ci:<21}{g['p']:>9.2g}")
     return lines
 
 

@@ -12,12 +12,13 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from tide.core.files import write_atomic  # noqa: E402
 from tide.report.collect import ReportData  # noqa: E402
 
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_atomic(path, lambda temp: fig.savefig(temp, dpi=110, format="png"))  # never half a figure
     plt.close(fig)
     return path
 

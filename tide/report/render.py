@@ -1,7 +1,9 @@
 """Write the report as Markdown (with PNGs beside it) and as one self-contained HTML file.
 
-    python -m launch.report outputs/runs            # every evaluated run below
-    python -m launch.report runs/a runs/b out=...   # chosen runs
+    python -m launch.report                                        # every evaluated run under outputs/runs
+    python -m launch.report 'report.runs=[runs/a,runs/b]' report.out_dir=...   # chosen runs
+
+`build_report` is the whole job from the report slice; `write_report` writes the files of collected runs.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from tide.config import ReportConfig
 from tide.core.files import write_text_atomic
-from tide.evaluate.pipeline import DISCLAIMER
-from tide.report.collect import ReportData
+from tide.core.intervals import format_cell
+from tide.evaluate.summary import DISCLAIMER
+from tide.report.collect import ReportData, collect
 from tide.report.plots import FIGURES
 
 
@@ -37,16 +41,12 @@ def headline_metrics(data: ReportData) -> list[str]:
     return list(dict.fromkeys([data.primary] + [m for m in HEADLINE_METRICS if m in data.metrics]))
 
 
-def _cell(stat: dict) -> str:
-    return f"{stat['mean']:.3f} [{stat['ci_low']:.3f}, {stat['ci_high']:.3f}]"
-
-
 def leaderboard_table(data: ReportData, metrics: list[str] | None = None) -> pd.DataFrame:
     """One row per model and condition, best first by the primary metric; `metrics` as columns."""
     rows = []
     for g in sorted(data.leaderboard, key=lambda g: -g[data.primary]["mean"]):
         row = {"model": g["model"], "condition": g["condition"], "rows": g["rows"]}
-        row.update({metric: _cell(g[metric]) for metric in (metrics or data.metrics)})
+        row.update({metric: format_cell(g[metric]) for metric in (metrics or data.metrics)})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -57,7 +57,7 @@ def other_metrics_table(data: ReportData) -> pd.DataFrame | None:
     if not rest:
         return None
     groups = sorted(data.leaderboard, key=lambda g: -g[data.primary]["mean"])
-    return pd.DataFrame([{"metric": metric, **{f"{g['model']} / {g['condition']}": _cell(g[metric]) for g in groups}}
+    return pd.DataFrame([{"metric": metric, **{f"{g['model']} / {g['condition']}": format_cell(g[metric]) for g in groups}}
                          for metric in rest])
 
 
@@ -175,3 +175,10 @@ def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empat
     write_text_atomic(paths["markdown"], "\n".join(md))
     write_text_atomic(paths["html"], page)
     return {**{k: str(v) for k, v in paths.items()}, "figures": [str(p) for p, _ in figures]}
+
+
+def build_report(report: ReportConfig, seed: int) -> dict:
+    """The report of the runs under report.runs, with report.primary_metric first and report.bootstrap_samples
+    resamples (seeded), written to report.out_dir; returns the paths `write_report` returns."""
+    data = collect(report.runs, report.primary_metric, report.bootstrap_samples, seed)
+    return write_report(data, report.out_dir)

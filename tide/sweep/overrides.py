@@ -3,7 +3,9 @@
 An override is `key=value` with no leading dashes, as W&B's `${args_no_hyphens}` writes it, so the
 offline runner and a W&B agent hand the Hydra entry point the same thing. Keys are checked before
 anything runs by composing conf/ with Hydra's compose API: a config group (`model`, `experiment`, ...)
-must name a file in conf/<group>/, any other key must exist in the composed tree.
+must name a file in conf/<group>/, any other key must exist in the composed tree, and each trial's
+config must build as typed slices (tide/config: types, bounds, choices). Also here: where a sweep and
+its trials live (`sweep_directory`, `trial_directory`) and the keys the runner sets per trial (`runner_options`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import copy
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from tide.config import ConfigError, TideConfig, build_config
 from tide.core.runtime import CONF_DIR
 from tide.sweep.spec import SweepSpec, SweepSpecError
 
@@ -53,14 +56,50 @@ def is_group(key: str, conf_dir: Path = CONF_DIR) -> bool:
     return (Path(conf_dir) / key.replace(".", "/")).is_dir()
 
 
+def sweep_directory(outputs: str | Path, name: str) -> Path:
+    """Where a sweep keeps its table, spec and trials: <paths.outputs>/sweeps/<name>."""
+    return Path(outputs) / "sweeps" / name
+
+
+def trial_directory(sweep: str | Path, key: str) -> Path:
+    """A trial's run directory (its run.dir) inside its sweep's directory."""
+    return Path(sweep) / "trials" / key
+
+
+def runner_options(name: str, sweep: str | Path, key: str) -> dict:
+    """The PER_TRIAL_KEYS the offline runner sets for a trial: its own run directory, its name, the sweep's group."""
+    return {"run.dir": str(trial_directory(sweep, key)), "run.name": f"{name}-{key}", "logger.group": name}
+
+
 def compose_points(spec: SweepSpec, points: list[dict], extra_overrides: list[str] = (),
-                   conf_dir: Path = CONF_DIR) -> list:
-    """Compose the config of each point (a DictConfig with the point applied), refusing unknown keys,
-    unknown group choices and keys set both by the spec and on the command line."""
-    from hydra import initialize_config_dir
+                   conf_dir: Path = CONF_DIR, trial_options: Callable[[dict], dict] | None = None) -> list[TideConfig]:
+    """The typed config of each point (its trial's config), refusing unknown keys, unknown group choices,
+    keys set both by the spec and on the command line, and values the config does not accept.
+
+    `trial_options(point)` gives options the runner sets for that point's trial besides its parameters
+    (`runner_options`); they are set before interpolations resolve, so ${run.dir}/eval follows run.dir.
+    """
     from omegaconf import OmegaConf, open_dict
 
     where = str(spec.path) if spec.path else "sweep spec"
+    groups = _checked_groups(spec, extra_overrides, conf_dir, where)
+    configs = []
+    for point, cfg in zip(points, _point_trees(spec, points, extra_overrides, conf_dir, groups, where)):
+        options = {k: point[k] for k in spec.keys if k not in groups}
+        options.update(trial_options(point) if trial_options else {})
+        with open_dict(cfg):
+            for key, value in options.items():
+                OmegaConf.update(cfg, key, value, merge=False)
+        try:
+            configs.append(build_config(OmegaConf.to_container(cfg, resolve=True)))
+        except ConfigError as error:
+            raise SweepSpecError(f"{where}: the trial {' '.join(to_overrides(point))} has a bad option: "
+                                 f"{error}") from None
+    return configs
+
+
+def _checked_groups(spec: SweepSpec, extra_overrides, conf_dir: Path, where: str) -> list[str]:
+    """The spec's keys that are config groups, once the spec's keys and the command line's are checked."""
     fixed_keys = {o.split("=", 1)[0].lstrip("+~") for o in extra_overrides}
     clash = sorted(fixed_keys & set(spec.keys))
     if clash:
@@ -71,21 +110,23 @@ def compose_points(spec: SweepSpec, points: list[dict], extra_overrides: list[st
     groups = [key for key in spec.keys if is_group(key, conf_dir)]
     for key in groups:
         _check_group_choices(spec, key, conf_dir, where)
+    return groups
 
-    configs, composed = [], {}
+
+def _point_trees(spec: SweepSpec, points: list[dict], extra_overrides, conf_dir: Path, groups: list[str],
+                 where: str) -> list:
+    """Each point's composed tree (its own copy), with its group choices applied."""
+    from hydra import initialize_config_dir
+
+    trees, composed = [], {}
     with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
         for point in points:
             group_overrides = to_overrides({k: point[k] for k in groups})
             if tuple(group_overrides) not in composed:  # composing is the slow part: once per group choice
                 composed[tuple(group_overrides)] = _compose_checked(spec, extra_overrides, group_overrides,
                                                                      groups, where)
-            cfg = copy.deepcopy(composed[tuple(group_overrides)])
-            with open_dict(cfg):
-                for key in spec.keys:
-                    if key not in groups:
-                        OmegaConf.update(cfg, key, point[key], merge=False)
-            configs.append(cfg)
-    return configs
+            trees.append(copy.deepcopy(composed[tuple(group_overrides)]))
+    return trees
 
 
 def _compose_checked(spec: SweepSpec, extra_overrides, group_overrides: list[str], groups: list[str], where: str):

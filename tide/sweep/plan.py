@@ -7,7 +7,8 @@ trial's Ray reservation is only the driver; the workers reserve their own share 
 so the runner limits how many trials run at once instead: reserving the workers twice (in the trial and
 again in Ray Train) is what leaves Tune trials PENDING forever on a small cluster. `cluster.trial_resources`
 adds custom Ray resources to the driver's reservation (e.g. {trial_slot: 1} on nodes started with
-`ray start --resources='{"trial_slot": 1}'`: one trial per node).
+`ray start --resources='{"trial_slot": 1}'`: one trial per node). A dry run's time estimate is in
+tide/sweep/estimate.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import math
 import os
 from dataclasses import dataclass
 
-from tide.sweep.overrides import to_overrides
+from tide.config import ClusterConfig, TideConfig
+from tide.sweep.overrides import compose_points, runner_options, sweep_directory, to_overrides
+from tide.sweep.results import trial_key
 from tide.sweep.spec import SweepSpec
 
 TRIAL_DRIVER_CPUS = 0.5
@@ -59,11 +62,21 @@ class Plan:
         return self.spec.num_trials
 
 
-def trial_resources(cluster_cfg: dict) -> TrialResources:
-    workers = int(cluster_cfg["num_workers"])
-    cpus_per_worker = float(cluster_cfg["cpus_per_worker"])
-    gpus_per_worker = float(cluster_cfg["gpus_per_worker"]) if cluster_cfg["use_gpu"] else 0.0
-    custom = tuple(sorted((str(name), float(amount)) for name, amount in (cluster_cfg.get("trial_resources") or {}).items()))
+def compose_trials(spec: SweepSpec, extra_overrides: list[str] = ()) -> list[TideConfig]:
+    """The typed config of each representative trial as the offline runner runs it: its parameters, the
+    command line's overrides and the keys the runner sets (its run directory <paths.outputs>/sweeps/<name>/
+    trials/<key>, its name and group). The first is the sweep's own base config."""
+    # paths.outputs is known only once composed: the run directory refers to it as conf/ does (${paths.outputs}).
+    in_sweep = sweep_directory("${paths.outputs}", spec.name)
+    return compose_points(spec, spec.representative_points(), extra_overrides,
+                          trial_options=lambda point: runner_options(spec.name, in_sweep, trial_key(point)))
+
+
+def trial_resources(cluster: ClusterConfig) -> TrialResources:
+    workers = cluster.num_workers
+    cpus_per_worker = float(cluster.cpus_per_worker)
+    gpus_per_worker = float(cluster.gpus_per_worker) if cluster.use_gpu else 0.0
+    custom = tuple(sorted((str(name), float(amount)) for name, amount in (cluster.trial_resources or {}).items()))
     return TrialResources(cpus=TRIAL_DRIVER_CPUS + workers * cpus_per_worker, gpus=workers * gpus_per_worker,
                           workers=workers, cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
                           custom=custom)
@@ -99,9 +112,10 @@ def local_resources() -> dict:
     return {"CPU": float(os.cpu_count() or 1), "GPU": float(torch.cuda.device_count())}
 
 
-def make_plan(spec: SweepSpec, cluster_cfgs: list[dict], cluster: dict, cluster_source: str) -> Plan:
-    """`cluster_cfgs`: the resolved `cluster` section of each representative trial config."""
-    resources = largest([trial_resources(c) for c in cluster_cfgs])
+def make_plan(spec: SweepSpec, trial_clusters: list[ClusterConfig], cluster: dict, cluster_source: str) -> Plan:
+    """`trial_clusters`: the cluster slice of each representative trial's config; `cluster`: what the Ray
+    cluster has ({"CPU": n, "GPU": n, ...})."""
+    resources = largest([trial_resources(c) for c in trial_clusters])
     concurrent = min(fit(resources, cluster), spec.num_trials)
     trials = [to_overrides(point) for point in spec.grid_points()] if spec.method == "grid" else None
     return Plan(spec=spec, trials=trials, resources=resources, cluster=cluster, cluster_source=cluster_source,
@@ -124,93 +138,4 @@ def format_plan(plan: Plan) -> str:
     else:
         lines.append("  search space:")
         lines += [f"    {p.key}: {p.describe()}" for p in spec.parameters]
-    return "\n".join(lines)
-
-
-# --- Time estimate for a dry run: the sweep's wall time and GPU-hours from single-GPU throughput ---
-
-# When no measured throughput is given (outputs/bench/throughput.json from `make bench` on a GPU), the
-# FLOP formula (tide/bench/flops.py) turns an assumed MFU into tokens/s. LoRA training of 0.5B-4B
-# models commonly reaches 30-45% on an H100; batched sampling is memory-bound, far lower.
-ASSUMED_TRAIN_MFU = 0.35
-ASSUMED_GENERATION_MFU = 0.05
-ASSUMED_GPU = "H100"
-# Prompt (system + client turn) plus reply in the chat format; real tokenizers give 200-350 on TIDE.
-ASSUMED_TOKENS_PER_DIALOGUE = 300
-TIDE_DIALOGUES = 10_000  # when the data artifact is not on this machine: TIDE's size, split by data.split
-
-
-@dataclass(frozen=True)
-class TrialEstimate:
-    model: str
-    condition: str
-    gpus: int
-    train_tokens: int
-    generate_tokens: int
-    seconds: float
-    source: str          # "measured on <device>" or "FLOP formula, assumed MFU ..."
-
-
-def split_dialogues(config: dict) -> dict:
-    """Dialogues per split: the artifact's manifest when it is here, else TIDE's size split by data.split."""
-    from tide.data.artifact import read_manifest
-
-    manifest = read_manifest(config["data"]["artifact_dir"])
-    if manifest:
-        return {name: split["dialogues"] for name, split in manifest["splits"].items()}
-    return {name: round(TIDE_DIALOGUES * float(config["data"]["split"][name])) for name in ("train", "val", "test")}
-
-
-def trial_tokens_per_second(config: dict, throughput: dict | None) -> tuple[float, float, str]:
-    """(training, generation) tokens/s on one GPU: measured for this model, else the FLOP formula."""
-    from tide.core.telemetry import parameter_counts, peak_flops, training_flops_per_token
-
-    model = config["model"]["name"]
-    measured = (throughput or {}).get("models", {}).get(model)
-    if measured:
-        return measured["train_tokens_per_s"], measured["generate_tokens_per_s"], f"measured on {throughput['device']}"
-    params, trainable = parameter_counts(config["model"]["architecture"], config["train"])
-    peak = peak_flops(ASSUMED_GPU)
-    source = (f"FLOP formula, {ASSUMED_GPU} at assumed MFU {ASSUMED_TRAIN_MFU:.0%} train / "
-              f"{ASSUMED_GENERATION_MFU:.0%} generate")
-    return (peak * ASSUMED_TRAIN_MFU / training_flops_per_token(params, trainable),
-            peak * ASSUMED_GENERATION_MFU / (2.0 * params), source)
-
-
-def estimate_trial(config: dict, throughput: dict | None) -> TrialEstimate:
-    """One pipeline trial: training (fine-tuned condition only) then generation, on its workers' GPUs.
-
-    Assumes linear scaling over the trial's workers; data preparation and evaluation are left out.
-    """
-    dialogues = split_dialogues(config)
-    workers, condition = int(config["cluster"]["num_workers"]), config["pipeline"]["condition"]
-    epochs = int(config["train"]["epochs"])
-    train_tokens = dialogues["train"] * epochs * ASSUMED_TOKENS_PER_DIALOGUE if condition == "finetuned" else 0
-    generate_tokens = dialogues["test"] * ASSUMED_TOKENS_PER_DIALOGUE
-    train_rate, generate_rate, source = trial_tokens_per_second(config, throughput)
-    seconds = (train_tokens / train_rate + generate_tokens / generate_rate) / workers
-    return TrialEstimate(config["model"]["name"], condition, workers, train_tokens, generate_tokens, seconds, source)
-
-
-def sweep_wall_seconds(trial_seconds: list[float], concurrent: int) -> float:
-    """Longest trials first, each to the slot that frees up first (what the runner's queue does)."""
-    slots = [0.0] * max(1, concurrent)
-    for seconds in sorted(trial_seconds, reverse=True):
-        slots[slots.index(min(slots))] += seconds
-    return max(slots)
-
-
-def format_estimate(plan: Plan, estimates: list[TrialEstimate]) -> str:
-    """Wall time and GPU-hours; a sampled sweep's trials are its representative points, repeated."""
-    if plan.trials is None:
-        estimates = [estimates[i % len(estimates)] for i in range(plan.num_trials)]
-    gpu_hours = sum(e.seconds * e.gpus for e in estimates) / 3600
-    wall = sweep_wall_seconds([e.seconds for e in estimates], plan.concurrent)
-    lines = [f"  estimate:  {wall / 3600:.2f} h wall, {gpu_hours:.2f} GPU-hours for {len(estimates)} trial(s), "
-             f"{plan.concurrent} at a time (training + generation; data prep and evaluation not included)"]
-    for source in sorted({e.source for e in estimates}):
-        lines.append(f"    throughput: {source}")
-    lines.append(f"    tokens: {ASSUMED_TOKENS_PER_DIALOGUE} per dialogue (assumed), linear scaling over a trial's GPUs")
-    for e in estimates if plan.trials is not None else []:
-        lines.append(f"    {e.model:<14} {e.condition:<10} {e.gpus} GPU  {e.seconds / 60:7.1f} min")
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from tide.config import LoggerConfig
 from tide.sweep.spec import SweepSpec
 
 
@@ -23,15 +24,16 @@ def best_row(frame, spec: SweepSpec) -> dict | None:
     return scored.loc[index].to_dict()
 
 
-def log_results(frame, spec: SweepSpec, logger_cfg: dict, fixed_overrides: list[str]) -> str | None:
+def log_results(frame, spec: SweepSpec, logger: LoggerConfig, fixed_overrides: list[str]) -> str | None:
     """Log the table to W&B (offline or online, as `logger.mode` says); returns the run's directory."""
-    if logger_cfg["name"] == "none" or logger_cfg["mode"] == "disabled":
+    if logger.name == "none" or logger.mode == "disabled":
         return None
     import wandb
 
-    Path(logger_cfg["dir"]).mkdir(parents=True, exist_ok=True)
-    run = wandb.init(project=logger_cfg["project"], entity=logger_cfg["entity"], dir=logger_cfg["dir"],
-                     mode=logger_cfg["mode"], group=spec.name, job_type="sweep", name=f"{spec.name}-results",
+    if logger.dir:
+        Path(logger.dir).mkdir(parents=True, exist_ok=True)
+    run = wandb.init(project=logger.project, entity=logger.entity, dir=logger.dir,
+                     mode=logger.mode, group=spec.name, job_type="sweep", name=f"{spec.name}-results",
                      config={"sweep": spec.raw, "fixed_overrides": list(fixed_overrides)})
     try:
         table = frame.astype(object).where(frame.notna(), None)

@@ -6,11 +6,11 @@ iteration for early termination), and returns the final metrics as a flat dict. 
 whole pipeline in a subprocess; tests and custom studies pass their own as "module:function".
 
 The pipeline's side of the contract (launch.pipeline, run with `run.dir=<trial_dir>`):
-  - `<run.dir>/progress.jsonl`: optional, one flat JSON object of numbers per line, appended as it goes;
-    the training stage writes one per validation ({"train/step": 10, "train/val_loss": 1.9, ...},
+  - `<run.dir>/progress.jsonl` (tide.core.domain.PROGRESS_FILE): optional, a live file while training
+    runs, one flat JSON object of numbers per line ({"train/step": 10, "train/val_loss": 1.9, ...},
     tide/train/progress.py); each new line is reported, so early termination acts on them;
-  - `<run.dir>/eval/summary.json` (tide/evaluate): the final metrics, see `final_metrics`
-    (e.g. the fine-tuned condition's mean cosine -> "eval/cosine/mean").
+  - the evaluate stage's "summary" output, found through its stage record (tide.stages.records): the
+    final metrics, see `final_metrics` (e.g. the fine-tuned condition's mean cosine -> "eval/cosine/mean").
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from tide.core.domain import PROGRESS_FILE
 from tide.core.runtime import PROJECT_ROOT
+from tide.stages.records import read_stage_json, record_path, stage_output
 from tide.track.keys import evaluation_keys, flatten
-from tide.train.progress import PROGRESS_FILE
 
 TrialFn = Callable[[list, Path, Callable[[dict], None]], dict]
 DEFAULT_TRIAL_FN = "tide.sweep.trial:pipeline_trial"
 PIPELINE_MODULE = "launch.pipeline"
-EVAL_SUMMARY = Path("eval") / "summary.json"
 STOP_GRACE_SECONDS = 1.0
 POLL_SECONDS = 0.5  # how soon a validation reaches Tune: early termination acts on it
 
@@ -118,15 +118,16 @@ class ProgressReader:
 
 
 def final_metrics(run_dir: Path) -> dict:
-    """A run's metrics from its evaluation summary, flat, for the sweep and its table.
+    """A run's metrics from its evaluate stage's summary, flat, for the sweep and its table.
 
     The keys of tide.track.keys.evaluation_keys (e.g. "eval/cosine/mean": the run's own condition);
     the pipeline logs the same keys to its W&B run, so online sweeps see the same metric.
     """
-    path = Path(run_dir) / EVAL_SUMMARY
-    if not path.is_file():
-        raise TrialFailed(f"the pipeline finished without {path}")
+    summary = read_stage_json(run_dir, "evaluate", "summary")
+    if summary is None:
+        raise TrialFailed(f"the pipeline finished without an evaluation summary (no complete evaluate stage "
+                          f"in {record_path(run_dir, 'evaluate')})")
     try:
-        return evaluation_keys(json.loads(path.read_text()))
+        return evaluation_keys(summary)
     except ValueError as error:
-        raise TrialFailed(f"{path}: {error}") from error
+        raise TrialFailed(f"{stage_output(run_dir, 'evaluate', 'summary')}: {error}") from error

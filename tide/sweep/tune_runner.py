@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tide.sweep.overrides import hydra_value, to_overrides
+from tide.sweep.overrides import hydra_value, runner_options, to_overrides, trial_directory
 from tide.sweep.plan import Plan
 from tide.sweep.results import ResultsTable, trial_key
 from tide.sweep.space import tune_scheduler, tune_search_space, tune_searcher
@@ -36,9 +36,9 @@ class TrialContext:
 
 
 def trial_overrides(context: TrialContext, params: dict, key: str) -> list[str]:
-    trial_dir = Path(context.sweep_dir) / "trials" / key
-    return [*context.fixed_overrides, *to_overrides(params), f"run.dir={hydra_value(str(trial_dir))}",
-            f"run.name={context.sweep}-{key}", f"logger.group={context.sweep}"]
+    options = runner_options(context.sweep, context.sweep_dir, key)
+    return [*context.fixed_overrides, *to_overrides(params), f"run.dir={hydra_value(options['run.dir'])}",
+            f"run.name={options['run.name']}", f"logger.group={options['logger.group']}"]
 
 
 def run_trial(config: dict, context: TrialContext) -> None:
@@ -56,11 +56,11 @@ def run_trial(config: dict, context: TrialContext) -> None:
     if key in context.finished:
         report(context.finished[key], **{TRIAL_DONE: True, REPLAYED: True})
         return
-    trial_dir = Path(context.sweep_dir) / "trials" / key
-    trial_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = trial_directory(context.sweep_dir, key)
+    run_dir.mkdir(parents=True, exist_ok=True)
     trial_fn = load_trial_fn(context.trial_fn)
     try:
-        metrics = trial_fn(trial_overrides(context, params, key), trial_dir, report)
+        metrics = trial_fn(trial_overrides(context, params, key), run_dir, report)
     except Exception as error:  # the message goes into the results table; Tune records the traceback
         report({}, **{TRIAL_ERROR: f"{type(error).__name__}: {error}"[-2000:]})
         raise
@@ -112,7 +112,7 @@ def _ledger_callback(table: ResultsTable, context: TrialContext, total: int, ear
             table.record({
                 "trial": key, "status": status, **{k: _plain(v) for k, v in params.items()}, **metrics,
                 "overrides": " ".join(to_overrides(params)),
-                "run_dir": str(Path(context.sweep_dir) / "trials" / key),
+                "run_dir": str(trial_directory(context.sweep_dir, key)),
                 "duration_s": round(time.time() - self.started.get(trial.trial_id, time.time()), 1),
                 "error": error,
             })

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tide.config import LoggerConfig
 from tide.core.runtime import PROJECT_ROOT
 from tide.sweep.overrides import to_overrides
 from tide.sweep.plan import TRIAL_DRIVER_CPUS, Plan
@@ -53,17 +54,16 @@ def agent_command(sweep_path: str) -> list[str]:
     return [sys.executable, "-m", "wandb", "agent", sweep_path]
 
 
-def register_sweep(spec: SweepSpec, fixed_overrides: list[str], logger_cfg: dict, sweep_dir: Path) -> str:
+def register_sweep(spec: SweepSpec, fixed_overrides: list[str], logger: LoggerConfig, sweep_dir: Path) -> str:
     """W&B's `entity/project/sweep_id`; an interrupted sweep's id is reused, so its agents carry on."""
     id_file = sweep_dir / SWEEP_ID_FILE
     if id_file.is_file():
         return id_file.read_text().strip()
     import wandb
 
-    sweep_id = wandb.sweep(wandb_sweep_config(spec, fixed_overrides), project=logger_cfg["project"],
-                           entity=logger_cfg["entity"])
-    entity = logger_cfg["entity"] or wandb.Api().default_entity
-    sweep_path = f"{entity}/{logger_cfg['project']}/{sweep_id}"
+    sweep_id = wandb.sweep(wandb_sweep_config(spec, fixed_overrides), project=logger.project, entity=logger.entity)
+    entity = logger.entity or wandb.Api().default_entity
+    sweep_path = f"{entity}/{logger.project}/{sweep_id}"
     sweep_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(sweep_path + "\n")
     return sweep_path
@@ -99,7 +99,7 @@ def collect_results(sweep_path: str, spec: SweepSpec, table: ResultsTable, outpu
         })
 
 
-def run_online(spec: SweepSpec, plan: Plan, extra_overrides: list[str], logger_cfg: dict, sweep_dir: Path,
+def run_online(spec: SweepSpec, plan: Plan, extra_overrides: list[str], logger: LoggerConfig, sweep_dir: Path,
                outputs: str):
     """Register (or resume) the W&B sweep, run its agents on Ray, then build the table; returns it."""
     import ray
@@ -107,7 +107,7 @@ def run_online(spec: SweepSpec, plan: Plan, extra_overrides: list[str], logger_c
     require_api_key()
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS"), log_to_driver=False)
-    sweep_path = register_sweep(spec, online_overrides(spec, extra_overrides), logger_cfg, sweep_dir)
+    sweep_path = register_sweep(spec, online_overrides(spec, extra_overrides), logger, sweep_dir)
     print(f"[sweep {spec.name}] W&B sweep {sweep_path}: {plan.concurrent} agent(s)", flush=True)
     failed = [code for code in run_agents(sweep_path, plan) if code != 0]
     if failed:

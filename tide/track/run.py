@@ -1,4 +1,4 @@
-"""A W&B run from the logger config and a plain config dict; offline unless the config says online.
+"""A W&B run from the logger slice and a plain config dict; offline unless the logger says online.
 
 Only the caller knows whether it is rank 0, so it passes `active`; an inactive or disabled run is a
 TrackedRun that ignores everything, so callers never branch on it.
@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+from tide.config import LoggerConfig
 
 # Config keys that hold secrets (`stop_token` or `token_env`, the NAME of a variable, do not match),
 # and environment variables whose values must never appear in a logged config.
@@ -32,12 +34,9 @@ def strip_secrets(config, secret_values: set[str] | None = None):
     return config
 
 
-def check_logger(logger_cfg: dict) -> None:
-    """Fail before any work when the logger config cannot work."""
-    mode = logger_cfg["mode"]
-    if mode not in ("offline", "online", "disabled"):
-        raise ValueError(f"logger.mode={mode!r}: expected offline, online or disabled")
-    if logger_cfg["name"] != "none" and mode == "online" and not os.environ.get("WANDB_API_KEY"):
+def check_logger(logger: LoggerConfig) -> None:
+    """Fail before any work when the logger cannot work here (the mode itself is checked with the config)."""
+    if logger.name != "none" and logger.mode == "online" and not os.environ.get("WANDB_API_KEY"):
         raise ValueError("logger.mode=online needs WANDB_API_KEY in the environment (never in a config); "
                          "or use logger.mode=offline and `wandb sync` later")
 
@@ -81,25 +80,25 @@ class TrackedRun:
             self._run = None
 
 
-def start_run(logger_cfg: dict, config: dict, *, name: str, job_type: str, active: bool = True,
+def start_run(logger: LoggerConfig, config: dict, *, name: str, job_type: str, active: bool = True,
               tags: list[str] | None = None, params: dict | None = None) -> TrackedRun:
-    """A run named `name` in group logger.group; its config is `config` plus `params` (e.g. a sweep's
-    parameters, `{"train.lora.r": 8}`) as top-level keys, so parallel coordinates and parameter
-    importance can use them. Under a W&B agent (WANDB_SWEEP_ID / WANDB_RUN_ID in the environment)
-    wandb.init joins the agent's run instead of making another.
+    """A run named `name` in group logger.group; its config is `config` (the plain dict W&B shows, e.g.
+    `to_plain(config)`) plus `params` (e.g. a sweep's parameters, `{"train.lora.r": 8}`) as top-level keys,
+    so parallel coordinates and parameter importance can use them. Under a W&B agent (WANDB_SWEEP_ID /
+    WANDB_RUN_ID in the environment) wandb.init joins the agent's run instead of making another.
     """
-    if not active or logger_cfg["name"] == "none" or logger_cfg["mode"] == "disabled":
+    if not active or logger.name == "none" or logger.mode == "disabled":
         return TrackedRun(None)
-    check_logger(logger_cfg)
+    check_logger(logger)
     # wandb honours the environment variable in places the mode= argument does not reach (stack.md);
     # a Ray worker on another node has not inherited the driver's environment, so set it here.
-    os.environ["WANDB_MODE"] = logger_cfg["mode"]
+    os.environ["WANDB_MODE"] = logger.mode
     import wandb
 
-    if logger_cfg.get("dir"):
-        Path(logger_cfg["dir"]).mkdir(parents=True, exist_ok=True)
-    run = wandb.init(project=logger_cfg["project"], entity=logger_cfg["entity"], group=logger_cfg["group"],
-                     name=name, job_type=job_type, dir=logger_cfg["dir"], mode=logger_cfg["mode"],
+    if logger.dir:
+        Path(logger.dir).mkdir(parents=True, exist_ok=True)
+    run = wandb.init(project=logger.project, entity=logger.entity, group=logger.group,
+                     name=name, job_type=job_type, dir=logger.dir, mode=logger.mode,
                      config=strip_secrets({**config, **(params or {})}), tags=tags, reinit="create_new",
                      settings=wandb.Settings(console="off", silent=True, disable_git=True, save_code=False))
     return TrackedRun(run)

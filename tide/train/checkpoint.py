@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
+from tide.core.domain import ADAPTER_DIR  # a checkpoint's adapter/ is named like the run's
+
 TRAINER_STATE_FILE = "trainer_state.json"
-ADAPTER_DIR = "adapter"
 MODEL_DIR = "model"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 

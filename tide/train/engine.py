@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from tide.config.schema import ModelConfig, TrainConfig
 from tide.train.model import build_model, trainable_parameters
 
 DDP_STATE_FILE = "ddp_state.pt"
@@ -21,20 +22,19 @@ DEEPSPEED_TAG = "state"
 MODEL_INPUTS = ("input_ids", "attention_mask", "labels")
 
 
-def build_engine(config: dict, ds_config: dict | None, total_steps: int, device: torch.device):
-    train_cfg = config["train"]
+def build_engine(model: ModelConfig, train: TrainConfig, precision: str, ds_config: dict | None, total_steps: int,
+                 device: torch.device):
+    """Plain DDP when `ds_config` is None, else a DeepSpeed engine with that (checked) config."""
     if ds_config is None:
-        model = build_model(config["model"], train_cfg, config["precision"], device)
-        return DDPEngine(model, train_cfg, config["precision"], total_steps, device)
-    return DeepSpeedEngine(config, ds_config, total_steps, device)
+        return DDPEngine(build_model(model, train, precision, device), train, precision, total_steps, device)
+    return DeepSpeedEngine(model, train, precision, ds_config, total_steps, device)
 
 
-def make_scheduler(optimizer, train_cfg: dict, total_steps: int):
+def make_scheduler(optimizer, train: TrainConfig, total_steps: int):
     from transformers import get_scheduler
 
-    warmup = int(round(float(train_cfg["warmup_ratio"]) * total_steps))
-    return get_scheduler(train_cfg["lr_scheduler"], optimizer, num_warmup_steps=warmup,
-                         num_training_steps=total_steps)
+    warmup = int(round(float(train.warmup_ratio) * total_steps))
+    return get_scheduler(train.lr_scheduler, optimizer, num_warmup_steps=warmup, num_training_steps=total_steps)
 
 
 def label_tokens(batch: dict) -> int:
@@ -43,18 +43,18 @@ def label_tokens(batch: dict) -> int:
 
 
 class DDPEngine:
-    def __init__(self, model, train_cfg: dict, precision: str, total_steps: int, device: torch.device):
+    def __init__(self, model, train: TrainConfig, precision: str, total_steps: int, device: torch.device):
         self.module, self.device = model, device
-        self.accumulation = int(train_cfg["gradient_accumulation_steps"])
-        self.max_grad_norm = float(train_cfg["max_grad_norm"])
+        self.accumulation = train.gradient_accumulation_steps
+        self.max_grad_norm = float(train.max_grad_norm)
         self.autocast = precision == "bf16"
         distributed = torch.distributed.is_initialized() and torch.distributed.get_world_size() > 1
         self.model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device] if device.type == "cuda" else None) if distributed else model
         self.optimizer = torch.optim.AdamW(
-            trainable_parameters(model).values(), lr=float(train_cfg["learning_rate"]),
-            weight_decay=float(train_cfg["weight_decay"]), betas=(0.9, 0.999), eps=1e-8)
-        self.scheduler = make_scheduler(self.optimizer, train_cfg, total_steps)
+            trainable_parameters(model).values(), lr=float(train.learning_rate),
+            weight_decay=float(train.weight_decay), betas=(0.9, 0.999), eps=1e-8)
+        self.scheduler = make_scheduler(self.optimizer, train, total_steps)
         self.grad_norm = None
 
     @property
@@ -110,7 +110,8 @@ class DDPEngine:
 
 
 class DeepSpeedEngine:
-    def __init__(self, config: dict, ds_config: dict, total_steps: int, device: torch.device):
+    def __init__(self, model: ModelConfig, train: TrainConfig, precision: str, ds_config: dict, total_steps: int,
+                 device: torch.device):
         import deepspeed
 
         # Ray Train has set up torch.distributed; DeepSpeed's comm layer wraps it (zero.Init, below,
@@ -122,11 +123,11 @@ class DeepSpeedEngine:
 
             # transformers only keeps a weak reference: held here, ZeRO-3 stays on for this worker.
             self.hf_ds_config = HfDeepSpeedConfig(ds_config)
-        model = build_model(config["model"], config["train"], config["precision"])
+        network = build_model(model, train, precision)
         self.device = device
         self.engine, _, _, self.scheduler = deepspeed.initialize(
-            model=model, model_parameters=list(trainable_parameters(model).values()), config=ds_config,
-            lr_scheduler=lambda optimizer: make_scheduler(optimizer, config["train"], total_steps))
+            model=network, model_parameters=list(trainable_parameters(network).values()), config=ds_config,
+            lr_scheduler=lambda optimizer: make_scheduler(optimizer, train, total_steps))
         self.module = self.engine.module
         self.grad_norm = None
 

@@ -1,7 +1,8 @@
 """The training loop every Ray Train worker runs: setup, train, finish, top to bottom.
 
-`config` is the run's plain config dict plus what the driver resolved: `precision` and `ds_config`
-(None for plain DDP). Rank 0 returns the training summary; Ray hands it to the driver.
+Each worker gets a `WorkerPlan` (tide/train/job.py): the training job's config slices plus what the
+driver resolved, `precision` and `ds_config` (None for plain DDP). Rank 0 returns the training summary;
+Ray hands it to the driver.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ from pathlib import Path
 import torch
 
 from tide.train.checkpoint import export_weights, load_training_checkpoint, save_training_checkpoint
-from tide.train.data import (collate, encode_split, plan_batches, shard_for_evaluation, shard_for_training,
-                             steps_per_epoch)
+from tide.train.data import (EncodedSplit, collate, encode_split, plan_batches, shard_for_evaluation,
+                             shard_for_training, steps_per_epoch)
+from tide.config.schema import TrainConfig
 from tide.train.engine import build_engine
+from tide.train.job import WorkerPlan
 from tide.train.watchdog import LossWatchdog
 
 FINAL_TRAIN_LOSS_WINDOW = 10  # steps averaged for the summary's final train loss
 INJECTED_FAILURE_DELAY_S = 6.0
 
 
-def train_loop_per_worker(config: dict):
-    run = _setup(config)
+def train_loop_per_worker(loop_config: dict):
+    """Ray Train's entry point; `loop_config` is `WorkerPlan.as_loop_config()`."""
+    run = _setup(WorkerPlan(**loop_config))
     stop_reason = _train(run)
     return _finish(run, stop_reason)
 
@@ -35,7 +39,7 @@ def train_loop_per_worker(config: dict):
 class WorkerRun:
     """What one worker's setup builds and its steps share: data, engine, schedule and the run's state."""
 
-    config: dict
+    plan: WorkerPlan
     rank: int
     world_size: int
     device: torch.device
@@ -60,70 +64,84 @@ class WorkerRun:
         self.started_at_step, self.tokens_at_start = self.state["step"], self.state["tokens_seen"]
 
     @property
-    def train_cfg(self) -> dict:
-        return self.config["train"]
+    def train(self) -> TrainConfig:
+        return self.plan.job.train
 
     @property
     def seed(self) -> int:
-        return int(self.config["seed"])
+        return self.plan.job.seed
 
 
-def _setup(config: dict) -> WorkerRun:
+def _setup(plan: WorkerPlan) -> WorkerRun:
     """Data, model, optimizer, and the state of an interrupted run."""
     import ray.train
     import ray.train.torch
 
-    from tide.data.artifact import load_split
-    from tide.models.loading import load_tokenizer
     from tide.core.runtime import match_torch_threads_to_ray
+    from tide.models.loading import load_tokenizer
 
+    job, train = plan.job, plan.job.train
     context = ray.train.get_context()
     rank, world_size = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()
-    train_cfg, seed = config["train"], int(config["seed"])
-    if train_cfg["quantize_4bit"] and device.type != "cuda":
+    if train.quantize_4bit and device.type != "cuda":
         raise RuntimeError("train.quantize_4bit (QLoRA) needs a CUDA GPU on every worker: bitsandbytes 4-bit is CUDA-only")
 
     torch_threads = match_torch_threads_to_ray()
-    tokenizer = load_tokenizer(config["model"])
-    prompt, artifact_dir = config["prompt"], config["data"]["artifact_dir"]
-    train_set, val_set = (encode_split(load_split(artifact_dir, split), tokenizer, prompt["system"],
-                                       prompt["max_length"], config["model"]["stop_token"]) for split in ("train", "val"))
-    batch_size, accumulation = int(train_cfg["per_device_batch_size"]), int(train_cfg["gradient_accumulation_steps"])
-    per_epoch = steps_per_epoch(len(train_set.examples), batch_size, world_size, accumulation)
+    tokenizer = load_tokenizer(job.model)
+    train_set, val_set = _encoded_splits(plan, tokenizer)
+    per_epoch = steps_per_epoch(len(train_set.examples), train.per_device_batch_size, world_size,
+                                train.gradient_accumulation_steps)
     if per_epoch == 0:
-        raise ValueError(f"{len(train_set.examples)} training dialogues make no full step of {batch_size} x "
-                         f"{accumulation} accumulation x {world_size} workers; lower train.per_device_batch_size")
-    total_steps = int(train_cfg["max_steps"]) if int(train_cfg["max_steps"]) > 0 else int(train_cfg["epochs"]) * per_epoch
+        raise ValueError(f"{len(train_set.examples)} training dialogues make no full step of "
+                         f"{train.per_device_batch_size} x {train.gradient_accumulation_steps} accumulation x "
+                         f"{world_size} workers; lower train.per_device_batch_size")
+    total_steps = train.max_steps if train.max_steps > 0 else int(train.epochs) * per_epoch
     val_batches, val_counted = shard_for_evaluation(
-        plan_batches(val_set.lengths, batch_size, seed, 0, shuffle=False), rank, world_size, train_cfg["eval_max_batches"])
+        plan_batches(val_set.lengths, train.per_device_batch_size, job.seed, 0, shuffle=False), rank, world_size,
+        train.eval_max_batches)
 
-    torch.manual_seed(seed)  # the same initial adapter on every worker
-    engine = build_engine(config, config["ds_config"], total_steps, device)
-    state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "tokens_seen": 0, "history": []}
-    restored = ray.train.get_checkpoint()
-    if restored is not None:
-        with restored.as_directory() as directory:
-            state = load_training_checkpoint(Path(directory), engine, rank)
-    else:
-        torch.manual_seed(seed + 1 + rank)  # dropout masks differ per worker, fixed by the seed
-    watchdog = LossWatchdog(**train_cfg["watchdog"])
+    torch.manual_seed(job.seed)  # the same initial adapter on every worker
+    engine = build_engine(job.model, train, plan.precision, plan.ds_config, total_steps, device)
+    state, restored = _restore(engine, rank, job.seed)
+    watchdog = LossWatchdog(train.watchdog.divergence_factor, train.watchdog.patience)
     for record in state["history"]:  # a resumed watchdog has seen the same losses
         watchdog.check(record["step"], record["loss"])
-    return WorkerRun(config, rank, world_size, device, tokenizer, train_set, val_set, per_epoch, total_steps,
-                     val_batches, val_counted, engine, state, restored is not None, watchdog,
-                     config.get("progress_queue") if rank == 0 else None, torch_threads)
+    return WorkerRun(plan, rank, world_size, device, tokenizer, train_set, val_set, per_epoch, total_steps,
+                     val_batches, val_counted, engine, state, restored, watchdog,
+                     plan.progress_queue if rank == 0 else None, torch_threads)
+
+
+def _encoded_splits(plan: WorkerPlan, tokenizer) -> tuple[EncodedSplit, EncodedSplit]:
+    """The train and val splits in the shared chat format, with the run's system prompt."""
+    from tide.data.artifact import load_split
+
+    job = plan.job
+    return tuple(encode_split(load_split(job.data_dir, split), tokenizer, job.prompt.system, job.prompt.max_length,
+                              job.model.stop_token) for split in ("train", "val"))
+
+
+def _restore(engine, rank: int, seed: int) -> tuple[dict, bool]:
+    """The run's state: from Ray Train's latest checkpoint of this run name, or a fresh start."""
+    import ray.train
+
+    restored = ray.train.get_checkpoint()
+    if restored is None:
+        torch.manual_seed(seed + 1 + rank)  # dropout masks differ per worker, fixed by the seed
+        return {"step": 0, "epoch": 0, "batch_in_epoch": 0, "tokens_seen": 0, "history": []}, False
+    with restored.as_directory() as directory:
+        return load_training_checkpoint(Path(directory), engine, rank), True
 
 
 def _train(run: WorkerRun) -> str | None:
     """Micro-batches until the last optimizer step or a watchdog stop; returns the stop reason (None: done)."""
-    state, train_cfg = run.state, run.train_cfg
-    batch_size, accumulation = int(train_cfg["per_device_batch_size"]), int(train_cfg["gradient_accumulation_steps"])
+    state, train = run.state, run.train
+    batch_size, accumulation = train.per_device_batch_size, train.gradient_accumulation_steps
     window, step_tokens = [], 0
     while state["step"] < run.total_steps:
         epoch_batches = shard_for_training(
             plan_batches(run.train_set.lengths, batch_size, run.seed, state["epoch"],
-                         group_by_length=train_cfg["group_by_length"]),
+                         group_by_length=train.group_by_length),
             run.rank, run.world_size)[:run.per_epoch * accumulation]
         for index in range(state["batch_in_epoch"], len(epoch_batches)):
             boundary = (index + 1) % accumulation == 0
@@ -148,7 +166,7 @@ def _train(run: WorkerRun) -> str | None:
 
 def _step(run: WorkerRun, window: list, step_tokens: int, step_began: float) -> str | None:
     """One optimizer step's bookkeeping: synced loss, watchdog, validation, progress, periodic checkpoint."""
-    state, train_cfg = run.state, run.train_cfg
+    state, train = run.state, run.train
     state["step"] += 1
     run.meter["steps"] += 1
     loss_sum, tokens = _all_workers_sum(run, [float(torch.stack(window).mean()), step_tokens])
@@ -160,13 +178,12 @@ def _step(run: WorkerRun, window: list, step_tokens: int, step_began: float) -> 
     if stop_reason is not None:
         state["history"].append(record)
         return stop_reason
-    _maybe_inject_failure(train_cfg, state["step"], run.resumed, run.rank, run.world_size)
-    if state["step"] % int(train_cfg["eval_every_steps"]) == 0 or state["step"] == run.total_steps:
+    _maybe_inject_failure(train, state["step"], run.resumed, run.rank, run.world_size)
+    if state["step"] % train.eval_every_steps == 0 or state["step"] == run.total_steps:
         record["val_loss"] = _validation_loss(run)
     state["history"].append(record)
     _log_step(run, record)
-    save_due = state["step"] % int(train_cfg["save_every_steps"]) == 0 or (
-        train_cfg["save_first_step"] and state["step"] == 1)
+    save_due = state["step"] % train.save_every_steps == 0 or (train.save_first_step and state["step"] == 1)
     if save_due and state["step"] < run.total_steps:
         _report(run, {"step": state["step"], "loss": record["loss"]}, final=False)
     return None
@@ -177,7 +194,7 @@ def _log_step(run: WorkerRun, record: dict) -> None:
         # all workers' tokens over this attempt's step time: the run's throughput
         tokens = run.state["tokens_seen"] - run.tokens_at_start
         run.progress.put({**record, "tokens_per_s": tokens / run.meter["seconds"]})
-    if run.rank == 0 and (run.state["step"] % int(run.train_cfg["log_every_steps"]) == 0 or "val_loss" in record):
+    if run.rank == 0 and (run.state["step"] % run.train.log_every_steps == 0 or "val_loss" in record):
         print(_format_record(record, run.total_steps), flush=True)
 
 
@@ -206,7 +223,7 @@ def _report(run: WorkerRun, metrics: dict, final: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="tide-checkpoint-") as directory:
         save_training_checkpoint(Path(directory), run.engine, run.state, run.rank)
         if final:
-            export_weights(Path(directory), run.engine, run.train_cfg["method"], run.tokenizer, run.rank)
+            export_weights(Path(directory), run.engine, run.train.method, run.tokenizer, run.rank)
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
 
 
@@ -227,30 +244,28 @@ def _finish(run: WorkerRun, stop_reason: str | None) -> dict | None:
     last = state["history"][-1] if state["history"] else {}
     if stop_reason is None:
         _report(run, {"step": state["step"], "loss": last.get("loss"), "val_loss": last.get("val_loss")}, final=True)
-    dropped = {"train": run.train_set.dropped_truncated, "val": run.val_set.dropped_truncated}
-    summary = _summary(state, all_stats, stop_reason, run.total_steps, run.per_epoch, run.started_at_step,
-                       run.world_size, run.config, dropped)
+    summary = _summary(run, all_stats, stop_reason)
     summary["torch_threads_per_worker"] = [stats["torch_threads"] for stats in all_stats]
     summary["telemetry"] = _telemetry(run.engine.module, summary["tokens_per_second_per_worker"], run.device,
                                       run.world_size)
     return summary if run.rank == 0 else None
 
 
-def _maybe_inject_failure(train_cfg: dict, step: int, restored: bool, rank: int, world_size: int) -> None:
+def _maybe_inject_failure(train: TrainConfig, step: int, restored: bool, rank: int, world_size: int) -> None:
     """Testing aid: the last worker dies at the configured step, once (a restored attempt goes on).
 
     It first waits a few of Ray Train's health-check intervals (2 s): the controller registers a
     reported checkpoint when it next polls the workers, and a run that fails before that poll has no
     record of its latest checkpoint, which would make the test depend on timing.
     """
-    if train_cfg["inject_failure_at_step"] == step and not restored and rank == world_size - 1:
+    if train.inject_failure_at_step == step and not restored and rank == world_size - 1:
         print(f"injected failure: worker {rank} exits at step {step}", flush=True)
         time.sleep(INJECTED_FAILURE_DELAY_S)
         os._exit(1)
 
 
 def _telemetry(model, tokens_per_second_per_worker: list[float], device: torch.device, world_size: int) -> dict:
-    """FLOPs/s and MFU of the run (tide/bench/flops.py: (4 * params + 2 * trainable) per token).
+    """FLOPs/s and MFU of the run (tide/core/telemetry.py: (4 * params + 2 * trainable) per token).
 
     ZeRO-3 partitions the weights: `ds_numel` is a parameter's full size. A 4-bit (QLoRA) base stores two
     weights per byte, so its count, and the MFU with it, comes out low.
@@ -280,8 +295,9 @@ def _format_record(record: dict, total_steps: int) -> str:
     return line
 
 
-def _summary(state: dict, worker_stats: list[dict], stop_reason: str | None, total_steps: int, per_epoch: int,
-             started_at_step: int, world_size: int, config: dict, dropped: dict) -> dict:
+def _summary(run: WorkerRun, worker_stats: list[dict], stop_reason: str | None) -> dict:
+    """The training summary (train_summary.json); `worker_stats` holds every worker's meter, by rank."""
+    state, world_size, per_epoch, job = run.state, run.world_size, run.per_epoch, run.plan.job
     history = state["history"]
     losses = [record["loss"] for record in history]
     val = [record["val_loss"] for record in history if "val_loss" in record]
@@ -289,17 +305,17 @@ def _summary(state: dict, worker_stats: list[dict], stop_reason: str | None, tot
     return {
         "status": "completed" if stop_reason is None else "stopped",
         "stop_reason": stop_reason,
-        "steps": state["step"], "total_steps": total_steps, "steps_per_epoch": per_epoch,
-        "epochs": state["step"] / per_epoch, "resumed_from_step": started_at_step or None,
-        "world_size": world_size, "method": config["train"]["method"], "precision": config["precision"],
-        "deepspeed_stage": int(config["deepspeed"]["stage"]),
+        "steps": state["step"], "total_steps": run.total_steps, "steps_per_epoch": per_epoch,
+        "epochs": state["step"] / per_epoch, "resumed_from_step": run.started_at_step or None,
+        "world_size": world_size, "method": job.train.method, "precision": run.plan.precision,
+        "deepspeed_stage": job.deepspeed.stage,
         "tokens_seen": state["tokens_seen"],
         "tokens_per_second_per_worker": [s["tokens_per_second"] for s in worker_stats],
         "step_time_s": sum(s["step_time_s"] for s in worker_stats) / world_size,
         "peak_memory_gb_per_worker": [s["peak_memory_gb"] for s in worker_stats],
-        "peak_memory_kind": "cuda_allocated" if config["cluster"]["use_gpu"] else "process_max_rss",
+        "peak_memory_kind": "cuda_allocated" if job.cluster.use_gpu else "process_max_rss",
         "padding_fraction": padding / (tokens + padding) if tokens + padding else 0.0,
-        "dropped_truncated": dropped,
+        "dropped_truncated": {"train": run.train_set.dropped_truncated, "val": run.val_set.dropped_truncated},
         "final_train_loss": sum(losses[-FINAL_TRAIN_LOSS_WINDOW:]) / len(losses[-FINAL_TRAIN_LOSS_WINDOW:]) if losses else None,
         "final_val_loss": val[-1] if val else None,
         "loss_history": history,

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import torch
 
+from tide.config.schema import ModelConfig, TrainConfig
+
 LORA_METHODS = ("lora", "qlora")
 
 
-def build_model(model_cfg: dict, train_cfg: dict, precision: str, device: torch.device | None = None):
+def build_model(model: ModelConfig, train: TrainConfig, precision: str, device: torch.device | None = None):
     """The model to train; on `device` when given (DDP), else where DeepSpeed will place it."""
     from transformers import AutoModelForCausalLM
 
     from tide.models.loading import resolve_model_source
 
     # Frozen base weights can stay in bf16; weights that train keep fp32 masters (autocast or DeepSpeed).
-    dtype = torch.bfloat16 if precision == "bf16" and train_cfg["method"] in LORA_METHODS else torch.float32
+    dtype = torch.bfloat16 if precision == "bf16" and train.method in LORA_METHODS else torch.float32
     kwargs = {"dtype": dtype}
-    if train_cfg["quantize_4bit"]:
+    if train.quantize_4bit:
         from transformers import BitsAndBytesConfig
 
         kwargs["quantization_config"] = BitsAndBytesConfig(
@@ -28,21 +30,22 @@ def build_model(model_cfg: dict, train_cfg: dict, precision: str, device: torch.
             bnb_4bit_compute_dtype=torch.bfloat16)
         # 4-bit weights are placed while loading and cannot be moved afterwards.
         kwargs["device_map"] = {"": torch.device("cuda", torch.cuda.current_device()) if device is None else device}
-    model = AutoModelForCausalLM.from_pretrained(resolve_model_source(model_cfg), **kwargs)
-    if device is not None and not train_cfg["quantize_4bit"]:
-        model = model.to(device)
-    model.config.use_cache = False  # the KV cache is for generation; in training it only costs memory
+    network = AutoModelForCausalLM.from_pretrained(resolve_model_source(model), **kwargs)
+    if device is not None and not train.quantize_4bit:
+        network = network.to(device)
+    network.config.use_cache = False  # the KV cache is for generation; in training it only costs memory
 
-    if train_cfg["method"] == "full":
-        return model
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    if train.method == "full":
+        return network
+    from peft import LoraConfig as PeftLoraConfig
+    from peft import get_peft_model, prepare_model_for_kbit_training
 
-    if train_cfg["quantize_4bit"]:
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-    lora = train_cfg["lora"]
-    return get_peft_model(model, LoraConfig(
-        r=int(lora["r"]), lora_alpha=int(lora["alpha"]), lora_dropout=float(lora["dropout"]),
-        target_modules=list(lora["target_modules"]), task_type="CAUSAL_LM"))
+    if train.quantize_4bit:
+        network = prepare_model_for_kbit_training(network, use_gradient_checkpointing=False)
+    lora = train.lora
+    return get_peft_model(network, PeftLoraConfig(
+        r=int(lora.r), lora_alpha=int(lora.alpha), lora_dropout=float(lora.dropout),
+        target_modules=list(lora.target_modules), task_type="CAUSAL_LM"))
 
 
 def trainable_parameters(model) -> dict[str, torch.nn.Parameter]:

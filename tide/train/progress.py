@@ -14,9 +14,9 @@ import json
 import threading
 from pathlib import Path
 
+from tide.core.domain import PROGRESS_FILE  # noqa: F401  (tide.sweep.trial reads the file by this name)
 from tide.track.keys import training_keys
 
-PROGRESS_FILE = "progress.jsonl"
 POLL_SECONDS = 0.5
 
 

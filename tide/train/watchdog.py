@@ -13,9 +13,7 @@ SMOOTHING = 0.9  # exponential moving average of the step loss
 
 class LossWatchdog:
     def __init__(self, divergence_factor: float, patience: int):
-        if divergence_factor <= 1 or patience < 1:
-            raise ValueError(f"train.watchdog: divergence_factor must be > 1 and patience >= 1, "
-                             f"got {divergence_factor} and {patience}")
+        # train.watchdog's bounds (factor > 1, patience >= 1) are checked when the config is built.
         self.factor, self.patience = float(divergence_factor), int(patience)
         self.smoothed = self.best = None
         self.bad_steps = 0

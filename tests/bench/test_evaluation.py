@@ -1,7 +1,7 @@
 """The evaluation benchmark runs (its speed is measured by `make bench`, never asserted here)."""
 
-from tests.evaluate.conftest import compose_config
-from tide.evaluate.bench import benchmark_rows, evaluation_throughput
+from tests.configs import config_for
+from tide.bench.evaluation import benchmark_rows, evaluation_throughput
 
 
 def test_rows_are_shaped_like_a_runs_evaluation():
@@ -10,10 +10,10 @@ def test_rows_are_shaped_like_a_runs_evaluation():
     assert sorted(rows["condition"].unique()) == ["finetuned", "zero_shot"]
 
 
-def test_throughput_reports_both_rates_and_their_ratio(tmp_path):
-    eval_cfg = compose_config(tmp_path)["eval"]
-    result = evaluation_throughput(eval_cfg, n_rows=8, naive_rows=4)
-    assert result["rows"] == 8 and result["naive_rows"] == 4 and result["metrics"] == eval_cfg["metrics"]
+def test_throughput_reports_both_rates_and_their_ratio():
+    eval = config_for("logger=none").eval
+    result = evaluation_throughput(eval, n_rows=8, naive_rows=4)
+    assert result["rows"] == 8 and result["naive_rows"] == 4 and result["metrics"] == list(eval.metrics)
     assert result["speedup"] == result["batched_rows_per_s"] / result["naive_rows_per_s"] > 0
     assert result["sharing_speedup"] == result["batched_rows_per_s"] / result["separate_rows_per_s"] > 0
     # the naive loop is the pre-sharing scorer per row; the shared scorer per row is reported beside it

@@ -1,6 +1,6 @@
 """Evaluation throughput for `make bench`: shared embeddings against separate encoders and a per-row loop.
 
-    python -m tide.evaluate.bench [--rows 2000] [--naive-rows 200]
+    python -m tide.bench.evaluation [--rows 2000] [--naive-rows 200]
 
 Three sides run the same RowScorer (every CPU metric: cosine, BERTScore, ROUGE-L, BLEU, chrF, METEOR,
 distinct-n, length ratio, three-factor scores, EPITOME mechanism scores, safety) on synthetic rows shaped
@@ -32,6 +32,16 @@ import time
 
 import pandas as pd
 
+from tide.bench.results import measured
+from tide.config import EvalConfig, TideConfig, with_options
+from tide.core.domain import FINETUNED, ZERO_SHOT
+from tide.core.telemetry import device_name
+
+TARGETS = {
+    "evaluation_speedup": {"op": ">=", "value": 5.0},
+    "evaluation_sharing": {"op": ">=", "value": 3.0},
+}
+
 
 def benchmark_rows(n_rows: int, seed: int = 0) -> pd.DataFrame:
     """n rows shaped like one run's evaluation: n/2 synthetic dialogues, each answered zero-shot (another
@@ -50,7 +60,7 @@ def benchmark_rows(n_rows: int, seed: int = 0) -> pd.DataFrame:
         sentences = record["reference"].split(". ")
         finetuned = ". ".join(sentences[:-1] or sentences) if rng.random() < 0.5 else record["reference"]
         zero_shot = records[(i + 1) % len(records)]["reference"]
-        for condition, reply in (("zero_shot", zero_shot), ("finetuned", finetuned)):
+        for condition, reply in ((ZERO_SHOT, zero_shot), (FINETUNED, finetuned)):
             rows.append({"dialogue_id": record["dialogue_id"], "model": "bench", "condition": condition,
                          "client": record["client"], "reference": record["reference"], "reply": reply})
     return pd.DataFrame(rows[:n_rows])
@@ -76,14 +86,14 @@ def scorer_throughput(scorer, replies: list[str]) -> dict:
             "scorers_with_encoding_replies_per_s": len(replies) / (scoring + encoded)}
 
 
-def evaluation_throughput(eval_cfg: dict, n_rows: int = 2000, naive_rows: int = 200, seed: int = 0) -> dict:
+def evaluation_throughput(eval: EvalConfig, n_rows: int = 2000, naive_rows: int = 200, seed: int = 0) -> dict:
     """Rows/s of the shared, separate, naive and shared-per-row sides for the full CPU metric set, and
     their ratios."""
-    from tide.evaluate.pipeline import RowScorer
+    from tide.evaluate.scoring import RowScorer
 
-    eval_cfg = {**eval_cfg, "factors": True, "mechanisms": True, "safety": True}
+    eval = with_options(eval, {"factors": True, "mechanisms": True, "safety": True}, path="eval")
     rows = benchmark_rows(n_rows, seed)
-    shared, separate = RowScorer(eval_cfg), RowScorer(eval_cfg, share_embeddings=False)
+    shared, separate = RowScorer(eval), RowScorer(eval, share_embeddings=False)
     for scorer in (shared, separate):
         scorer(rows.head(4))  # warm-up: load the encoders and WordNet, outside the timings
 
@@ -95,7 +105,7 @@ def evaluation_throughput(eval_cfg: dict, n_rows: int = 2000, naive_rows: int = 
 
     shared_rate, separate_rate, naive_rate = len(rows) / shared_s, len(rows) / separate_s, len(naive) / naive_s
     shared_per_row_rate = len(naive) / shared_per_row_s
-    return {"rows": len(rows), "metrics": list(eval_cfg["metrics"]), "batched_s": shared_s,
+    return {"rows": len(rows), "metrics": list(eval.metrics), "batched_s": shared_s,
             "batched_rows_per_s": shared_rate, "separate_s": separate_s, "separate_rows_per_s": separate_rate,
             "naive_rows": len(naive), "naive_s": naive_s, "naive_rows_per_s": naive_rate,
             "shared_per_row_s": shared_per_row_s, "shared_per_row_rows_per_s": shared_per_row_rate,
@@ -104,29 +114,25 @@ def evaluation_throughput(eval_cfg: dict, n_rows: int = 2000, naive_rows: int = 
             **scorer_throughput(shared, rows["reply"].tolist())}
 
 
-def bench_evaluation(repeats: int, rows: int, naive_rows: int, eval_cfg: dict, seed: int, targets: dict,
-                     device: str) -> list[dict]:
+def bench_evaluation(config: TideConfig, repeats: int, rows: int, naive_rows: int) -> list[dict]:
     """`make bench` entries: shared vs per-row loop, shared vs separate encoders, scorer replies/s."""
-    from tide.bench.results import measured
-
-    runs = [evaluation_throughput(eval_cfg, rows, naive_rows, seed + repeat) for repeat in range(repeats)]
+    eval, seed, device = config.eval, config.seed, device_name()
+    runs = [evaluation_throughput(eval, rows, naive_rows, seed + repeat) for repeat in range(repeats)]
     return [
         measured("evaluation_speedup", f"Evaluation (rows/s, batched / per-row loop, {rows} rows)",
-                 [run["speedup"] for run in runs], "x", device, targets["evaluation_speedup"], {"runs": runs}),
+                 [run["speedup"] for run in runs], "x", device, TARGETS["evaluation_speedup"], {"runs": runs}),
         measured("evaluation_shared_per_row", f"Evaluation (rows/s, batched / shared scorer per row, {rows} rows)",
                  [run["speedup_vs_shared_per_row"] for run in runs], "x", device),
         measured("evaluation_sharing", f"Evaluation (rows/s, shared embeddings / separate encoders, {rows} rows)",
-                 [run["sharing_speedup"] for run in runs], "x", device, targets["evaluation_sharing"]),
+                 [run["sharing_speedup"] for run in runs], "x", device, TARGETS["evaluation_sharing"]),
         measured("scorer_throughput", "Factor + mechanism scorers (replies/s, encoding included)",
                  [run["scorers_with_encoding_replies_per_s"] for run in runs], "replies/s", device),
     ]
 
 
 def main(argv=None) -> dict:
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    from tide.core.runtime import CONF_DIR, apply_runtime_env
+    from tide.config import compose_config
+    from tide.core.runtime import apply_runtime_env
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2000)
@@ -134,9 +140,8 @@ def main(argv=None) -> dict:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. eval.batch_size=128")
     args = parser.parse_args(argv)
     apply_runtime_env(offline=True, wandb_mode="disabled")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        config = OmegaConf.to_container(compose("config", overrides=args.overrides), resolve=True)
-    result = evaluation_throughput(config["eval"], args.rows, args.naive_rows, config["seed"])
+    config = compose_config(args.overrides)
+    result = evaluation_throughput(config.eval, args.rows, args.naive_rows, config.seed)
     print(f"evaluation: {result['batched_rows_per_s']:.1f} rows/s shared embeddings ({result['rows']} rows), "
           f"{result['separate_rows_per_s']:.1f} rows/s separate encoders ({result['sharing_speedup']:.1f}x), "
           f"{result['naive_rows_per_s']:.2f} rows/s per-row loop ({result['naive_rows']} rows; "

@@ -1,0 +1,43 @@
+"""Atomic writes: whole or nothing under the final name, readable like any other file."""
+
+import os
+import stat
+
+import pytest
+
+from tide.core.files import staged_dir, write_json_atomic, write_text_atomic
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "out.json"
+    write_json_atomic(path, {"a": 1})
+    with pytest.raises(RuntimeError):
+        from tide.core.files import write_atomic
+
+        write_atomic(path, lambda temp: (open(temp, "w").write("half"), (_ for _ in ()).throw(RuntimeError("killed"))))
+    assert path.read_text() == '{\n  "a": 1\n}\n' and [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_written_files_follow_the_umask_not_mkstemp_s_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_text_atomic(tmp_path / "shared.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "shared.txt").stat().st_mode) == 0o644
+
+
+def test_a_staged_directory_replaces_the_target_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "adapter"
+    with staged_dir(target) as staging:
+        (staging / "weights").write_text("v1")
+    assert (target / "weights").read_text() == "v1"
+    with pytest.raises(RuntimeError, match="killed"):
+        with staged_dir(target) as staging:
+            (staging / "weights").write_text("half of v2")
+            raise RuntimeError("killed")
+    assert (target / "weights").read_text() == "v1"  # the old one whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]  # and no staging left
+    with staged_dir(target) as staging:
+        (staging / "weights").write_text("v2")
+    assert (target / "weights").read_text() == "v2" and sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]

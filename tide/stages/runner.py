@@ -1,0 +1,139 @@
+"""Running stages under the contract: skip what is complete, refuse or replace what other settings made.
+
+`run_stages` runs every stage that is not complete for its fingerprint, in order, and once one runs,
+every later one runs too (their inputs are new). A run directory never mixes settings: when a record
+holds another fingerprint, it refuses before anything runs and names the changed settings, unless
+`force` is set; then the stale outputs are removed and those stages run again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from tide.core.files import write_json_atomic
+from tide.stages.contract import Stage, StageConflict
+from tide.stages.records import read_record, record_path
+
+FORCE_SWITCH = "pipeline.force=true"
+
+
+@dataclass
+class StageOutcome:
+    name: str
+    ran: bool
+    fingerprint: str
+    result: dict
+    seconds: float = 0.0
+
+
+def plan_fingerprints(stages: list[Stage]) -> dict[str, str]:
+    fingerprints: dict[str, str] = {}
+    for stage in stages:
+        fingerprints[stage.name] = stage.fingerprint(fingerprints)
+    return fingerprints
+
+
+def conflicts(stages: list[Stage], run_dir: Path, fingerprints: dict[str, str]) -> list[tuple[Stage, dict]]:
+    """Stages whose record holds another fingerprint: (stage, that record)."""
+    found = []
+    for stage in stages:
+        record = read_record(run_dir, stage.name)
+        if record is not None and record["fingerprint"] != fingerprints[stage.name]:
+            found.append((stage, record))
+    return found
+
+
+def changed_settings(old: dict, new: dict) -> list[str]:
+    """'key: old -> new' for every leaf that differs (dotted keys)."""
+    flat_old, flat_new = _leaves(old), _leaves(new)
+    return [f"{key}: {flat_old.get(key, '(unset)')} -> {flat_new.get(key, '(unset)')}"
+            for key in sorted(flat_old.keys() | flat_new.keys()) if flat_old.get(key) != flat_new.get(key)]
+
+
+def _leaves(tree, prefix: str = "") -> dict:
+    if not isinstance(tree, dict):
+        return {prefix.rstrip("."): tree}
+    leaves = {}
+    for key, value in tree.items():
+        leaves.update(_leaves(value, f"{prefix}{key}."))
+    return leaves
+
+
+def conflict_message(run_dir: Path, stage: Stage, record: dict) -> str:
+    changes = changed_settings(record.get("settings", {}), stage.settings()) + changed_settings(
+        record.get("inputs", {}), stage.inputs())
+    reason = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "") if changes else \
+        f"an earlier stage changed ({', '.join(stage.after())})"
+    return (f"{run_dir} holds {stage.name} results made with other settings ({reason}). Give this configuration "
+            f"its own run.name, or rerun with {FORCE_SWITCH} to replace {stage.name} and the stages after it")
+
+
+def check_conflicts(stages: list[Stage], run_dir: Path, force: bool = False) -> set[str]:
+    """Raise StageConflict when run_dir holds results of other settings (unless force); returns those stages."""
+    stale = conflicts(stages, Path(run_dir), plan_fingerprints(stages))
+    if stale and not force:
+        raise StageConflict(conflict_message(Path(run_dir), *stale[0]))
+    return {stage.name for stage, _ in stale}
+
+
+def pending(stages: list[Stage], run_dir: Path) -> list[str]:
+    """The stages `run_stages` would run now: the first incomplete one and every one after it."""
+    fingerprints = plan_fingerprints(stages)
+    for index, stage in enumerate(stages):
+        if not is_complete(stage, read_record(run_dir, stage.name), fingerprints[stage.name]):
+            return [later.name for later in stages[index:]]
+    return []
+
+
+def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False,
+               on_outcome: Callable[[StageOutcome], None] | None = None) -> list[StageOutcome]:
+    """Run every stage that is not complete for its fingerprint, in order; a complete one logs its outputs
+    into `tracker` instead. Returns what happened to each."""
+    run_dir = Path(run_dir)
+    fingerprints = plan_fingerprints(stages)
+    stale_names = check_conflicts(stages, run_dir, force)
+    outcomes, rerun_rest = [], False
+    for stage in stages:
+        fingerprint, record = fingerprints[stage.name], read_record(run_dir, stage.name)
+        if not rerun_rest and is_complete(stage, record, fingerprint):
+            outcome = StageOutcome(stage.name, False, fingerprint, record["result"])
+            stage.log_complete(outcome.result, tracker)
+        else:
+            rerun_rest = True
+            outcome = _run_one(stage, run_dir, tracker, fingerprints, replace=stage.name in stale_names)
+        outcomes.append(outcome)
+        if on_outcome is not None:
+            on_outcome(outcome)
+    return outcomes
+
+
+def _run_one(stage: Stage, run_dir: Path, tracker, fingerprints: dict, replace: bool) -> StageOutcome:
+    record = record_path(run_dir, stage.name)
+    record.unlink(missing_ok=True)  # no record while its outputs change
+    if replace:
+        _remove(stage.replaceable())
+    started = time.perf_counter()
+    result = stage.run(tracker)
+    seconds = round(time.perf_counter() - started, 1)
+    write_json_atomic(record, {
+        "stage": stage.name, "fingerprint": fingerprints[stage.name], "settings": stage.settings(),
+        "inputs": stage.inputs(), "outputs": stage.outputs(),
+        "after": {name: fingerprints[name] for name in stage.after()}, "result": result, "seconds": seconds})
+    return StageOutcome(stage.name, True, fingerprints[stage.name], result, seconds)
+
+
+def is_complete(stage: Stage, record: dict | None, fingerprint: str) -> bool:
+    return (record is not None and record["fingerprint"] == fingerprint
+            and all(Path(path).exists() for path in stage.outputs().values()) and stage.intact(record["result"]))
+
+
+def _remove(paths) -> None:
+    for path in map(Path, paths):
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
