@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from launch.evaluate import format_summary
-from tests.evaluate.conftest import compose_config, fake_generations, write_generations
+from tests.evaluate.conftest import fake_generations, write_generations
 from tide.config import ConfigError, with_options
 from tide.evaluate.inputs import EvaluationInputError
 from tide.evaluate.pipeline import evaluate
@@ -212,13 +212,15 @@ def test_command_line(eval_inputs, tmp_path):
     assert not (PROJECT_ROOT / "eval").exists()
 
 
-def test_one_shared_encoder_pass_gives_the_scores_of_separate_passes(tmp_path):
-    from tide.evaluate.bench import benchmark_rows
+def test_one_shared_encoder_pass_gives_the_scores_of_separate_passes(eval_inputs):
     from tide.evaluate.mechanisms import SCORE_COLUMNS
     from tide.evaluate.scoring import RowScorer
 
-    eval = with_options(compose_config(tmp_path).eval, {"factors": True, "mechanisms": True, "safety": True})
-    rows = benchmark_rows(12)
+    config, references = eval_inputs
+    eval = with_options(config.eval, {"factors": True, "mechanisms": True, "safety": True})
+    # 6 dialogues, each answered zero-shot (another dialogue's reference) and fine-tuned (one sentence dropped)
+    rows = fake_generations(references).head(12).merge(references[["dialogue_id", "reference", "client"]],
+                                                       on="dialogue_id")
     shared, separate = RowScorer(eval)(rows), RowScorer(eval, share_embeddings=False)(rows)
     compared = ["cosine", "bertscore_f1", "rouge_l", "meteor", "factor_empathy", *SCORE_COLUMNS]
     assert set(compared) <= set(shared.columns)

@@ -75,7 +75,8 @@ def test_missing_runs_and_unknown_metric_are_clear_errors(tmp_path, runs):
 
 
 def test_a_run_counts_when_its_evaluate_stage_is_complete(tmp_path, runs):
-    """Its record names outputs that exist: files alone (no record), or a record whose metrics are gone, do not count."""
+    """Its record names outputs that exist: files without a record, or a record whose metrics are gone, do not
+    count."""
     assert find_runs([tmp_path / "runs"]) == sorted(runs)
     small, mid, large = runs
     (small / "stages" / "evaluate.json").unlink()

@@ -57,7 +57,8 @@ def other_metrics_table(data: ReportData) -> pd.DataFrame | None:
     if not rest:
         return None
     groups = sorted(data.leaderboard, key=lambda g: -g[data.primary]["mean"])
-    return pd.DataFrame([{"metric": metric, **{f"{g['model']} / {g['condition']}": format_cell(g[metric]) for g in groups}}
+    return pd.DataFrame([{"metric": metric,
+                          **{f"{g['model']} / {g['condition']}": format_cell(g[metric]) for g in groups}}
                          for metric in rest])
 
 

@@ -88,7 +88,8 @@ def training_dialogues(train: TrainConfig, train_split: int, workers: int) -> in
     return train_split * int(train.epochs)
 
 
-def trial_tokens_per_second(model: ModelConfig, train: TrainConfig, throughput: dict | None) -> tuple[float, float, str]:
+def trial_tokens_per_second(model: ModelConfig, train: TrainConfig,
+                            throughput: dict | None) -> tuple[float, float, str]:
     """(training, generation) tokens/s on one GPU: measured for this model, else the FLOP formula."""
     from tide.core.telemetry import peak_flops, training_flops_per_token
     from tide.models.presets import parameter_counts

@@ -14,7 +14,6 @@ import json
 import threading
 from pathlib import Path
 
-from tide.core.domain import PROGRESS_FILE  # noqa: F401  (tide.sweep.trial reads the file by this name)
 from tide.track.keys import training_keys
 
 POLL_SECONDS = 0.5
