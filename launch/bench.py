@@ -118,6 +118,7 @@ def bench_stages(config: TideConfig, args: argparse.Namespace, bench_dir: Path) 
 def gpu_results(config: TideConfig, args: argparse.Namespace, bench_dir: Path) -> list[dict]:
     from tide.bench.gpu import GPU_TARGETS, bench_gpu, gpu_unavailable
     from tide.bench.results import skipped
+    from tide.core.domain import BENCH_THROUGHPUT_FILE
     from tide.core.files import write_json_atomic
 
     reason = gpu_unavailable()
@@ -129,7 +130,7 @@ def gpu_results(config: TideConfig, args: argparse.Namespace, bench_dir: Path) -
     zero2 = compose(["deepspeed=zero2"]).deepspeed
     results, throughput = bench_gpu(config, presets, zero2, args.repeats, args.gpu_steps, args.gpu_batch_size,
                                     args.gpu_gen_rows, bench_dir)
-    write_json_atomic(bench_dir / "throughput.json", throughput)
+    write_json_atomic(Path(config.paths.outputs) / BENCH_THROUGHPUT_FILE, throughput)  # the sweep planner reads it
     return results
 
 

@@ -79,7 +79,7 @@ def prepare_model(model) -> dict:
 
 def run(args: argparse.Namespace) -> dict:
     from tide.config import compose_config
-    from tide.report.demo import build_demo_report, format_demo, trial_seconds
+    from tide.report.demo import DemoSetup, build_demo_report, format_demo, trial_seconds
     from tide.sweep.spec import load_spec
 
     started = time.perf_counter()
@@ -92,7 +92,8 @@ def run(args: argparse.Namespace) -> dict:
     stages["sweep"] = run_entry_point("launch.sweep", str(args.spec), *args.overrides)
     sweep_dir = Path(config.paths.outputs) / "sweeps" / load_spec(args.spec).name
     report_started = time.perf_counter()
-    summary, paths = build_demo_report(config, sweep_dir / "trials", sweep_dir / "report", args.samples)
+    setup = DemoSetup(config.model, config.data, config.train, config.generate.sampling, config.report, config.seed)
+    summary, paths = build_demo_report(setup, sweep_dir / "trials", sweep_dir / "report", args.samples)
     stages["report"] = {"wall_s": round(time.perf_counter() - report_started, 1)}
     summary["stages"] = {**stages, **trial_seconds(sweep_dir / "trials")}
     summary["seconds"] = round(time.perf_counter() - started, 1)

@@ -2,7 +2,10 @@
 
 import pytest
 
-from tide.evaluate.judge import JUDGE_SCORES, judge_columns, judge_replies, judge_request, parse_judgement
+from tests.configs import config_for
+from tide.config import with_options
+from tide.evaluate.judge import (JUDGE_SCORES, judge_columns, judge_replies, judge_request, judge_sampling,
+                                 parse_judgement)
 
 VALID = "emotion_recognition: 4\ndistress_normalization: 3\nsupportive_reflection: 5\noverall: 4"
 
@@ -59,10 +62,6 @@ def test_a_model_that_drops_answers_is_an_error():
 
 
 def test_the_judges_own_decoding_per_attempt():
-    from tests.configs import config_for
-    from tide.config import with_options
-    from tide.evaluate.judge import judge_sampling
-
     judge = with_options(config_for("eval=judge").eval.judge, {"temperature": 0.7, "max_new_tokens": 16, "seed": 5})
     first, retry = judge_sampling(judge, 0), judge_sampling(judge, 2)
     assert not first.do_sample and retry.do_sample and (first.seed, retry.seed) == (5, 7)
@@ -71,8 +70,6 @@ def test_the_judges_own_decoding_per_attempt():
 
 @pytest.mark.slow
 def test_tiny_model_through_the_generation_path(tiny_model_dir, ray_local):
-    from tests.configs import config_for
-    from tide.config import with_options
     from tide.evaluate.judge import generation_judge_model
 
     config = config_for("eval=judge", "model=tiny")
