@@ -200,16 +200,27 @@ def test_command_line(eval_inputs, tmp_path):
 
     from tide.core.runtime import PROJECT_ROOT
 
+    import shutil
+
     config, _ = eval_inputs
     outputs = Path(config.paths.outputs)
+    # Replies generated elsewhere (not by this run's generate stage): an input path, so the command runs
+    # the data and evaluate stages only.
+    imported = tmp_path / "imported" / "generations"
+    shutil.copytree(Path(config.run.dir) / "generations", imported)
     env = {**os.environ, "TIDE_OUTPUTS": str(outputs)}
     done = subprocess.run([sys.executable, "-m", "launch.evaluate", "logger=none", "eval.metrics=[cosine,rouge_l]",
                            "data.synthetic.n_personas=40", "data.synthetic.conversations_per_persona=5",
-                           "data.synthetic.self_harm_rate=0.1", f"eval.output_dir={tmp_path / 'eval'}"],
+                           "data.synthetic.self_harm_rate=0.1", f"eval.output_dir={tmp_path / 'eval'}",
+                           f"eval.generations_dir={imported}"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TIDE evaluation: 80 replies" in done.stdout and (tmp_path / "eval" / "summary.json").is_file()
     assert not (PROJECT_ROOT / "eval").exists()
+    from tide.stages import read_record
+
+    record = read_record(config.run.dir, "evaluate")
+    assert record["inputs"]["generations"] == str(imported) and list(record["after"]) == ["data"]
 
 
 def test_one_shared_encoder_pass_gives_the_scores_of_separate_passes(eval_inputs):

@@ -15,7 +15,8 @@ from tide.stages import read_record
 def command(module: str, outputs, *overrides) -> subprocess.CompletedProcess:
     args = [sys.executable, "-m", module, *SMALL, *FAST, "logger=none", "run.name=cmd", *overrides]
     return subprocess.run(args, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TIDE_OUTPUTS": str(outputs), "RAY_ADDRESS": ""})
+                          env={**{k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"},
+                               "TIDE_OUTPUTS": str(outputs)})
 
 
 def test_standalone_train_then_the_pipeline_reuses_the_adapter_and_refuses_a_changed_setting(tmp_path):

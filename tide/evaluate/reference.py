@@ -22,9 +22,10 @@ from __future__ import annotations
 import functools
 import math
 
+from tide.core.domain import REFERENCE_METRICS
 from tide.data.text_stats import distinct_n
 
-METRICS = ("cosine", "bertscore", "rouge_l", "bleu", "chrf", "meteor", "distinct", "length_ratio")
+METRICS = REFERENCE_METRICS  # what eval.metrics accepts (tide.core.domain)
 METRIC_COLUMNS = {
     "cosine": ("cosine",),
     "bertscore": ("bertscore_precision", "bertscore_recall", "bertscore_f1"),
