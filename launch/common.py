@@ -70,3 +70,22 @@ def run_stage_command(cfg, command: str, target: str | None) -> dict:
         return run_pipeline(config, params=override_params(command_overrides(), to_plain(config)), target=target)
     except (StageConflict, ConfigError, ModelNotAvailableError, ValueError, FileNotFoundError) as error:
         fail(command, error)
+
+
+def stage_main(command: str, target: str | None, format_output):
+    """The Hydra `main` of `python -m launch.<stage>`: `target` (None: every stage) through the runner, then
+    `format_output(result)` printed (result: what run_pipeline returns; outputs through the stage records)."""
+    import hydra
+
+    @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
+    def main(cfg) -> None:
+        print(format_output(run_stage_command(cfg, command, target)))
+
+    return main
+
+
+def stage_summary(result: dict, stage: str) -> dict:
+    """A stage's JSON summary output, found through its record in the run's directory."""
+    from tide.stages import read_stage_json
+
+    return read_stage_json(result["run_dir"], stage, "summary")

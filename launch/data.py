@@ -11,9 +11,7 @@ artifact as summary.json; the stage's record goes to run.dir/stages/data.json, a
 
 from __future__ import annotations
 
-import hydra
-
-from launch.common import CONFIG_PATH, run_stage_command
+from launch.common import stage_main, stage_summary
 
 
 def run(config) -> dict:
@@ -84,12 +82,7 @@ def _reader_lines(reader: dict) -> list[str]:
     return lines
 
 
-@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
-    from tide.stages import read_stage_json
-
-    result = run_stage_command(cfg, "launch.data", target="data")
-    print(format_summary(read_stage_json(result["run_dir"], "data", "summary")))
+main = stage_main("launch.data", "data", lambda result: format_summary(stage_summary(result, "data")))
 
 
 if __name__ == "__main__":

@@ -12,9 +12,7 @@ summary.json, and logs the summary and sample replies to W&B (offline by default
 
 from __future__ import annotations
 
-import hydra
-
-from launch.common import CONFIG_PATH, run_stage_command
+from launch.common import stage_main, stage_summary
 from tide.core.intervals import format_cell, format_interval
 
 SHOWN_METRICS = ("cosine", "bertscore_f1", "rouge_l", "meteor", "bleu", "factor_empathy", "safety_pass")
@@ -90,12 +88,7 @@ def _format_ratings(ratings: dict) -> list[str]:
     return lines
 
 
-@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
-    from tide.stages import read_stage_json
-
-    result = run_stage_command(cfg, "launch.evaluate", target="evaluate")
-    print(format_summary(read_stage_json(result["run_dir"], "evaluate", "summary")))
+main = stage_main("launch.evaluate", "evaluate", lambda result: format_summary(stage_summary(result, "evaluate")))
 
 
 if __name__ == "__main__":

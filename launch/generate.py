@@ -13,9 +13,7 @@ run.dir/generations/<condition>/*.parquet (docs/artifacts.md). A rerun generates
 
 from __future__ import annotations
 
-import hydra
-
-from launch.common import CONFIG_PATH, run_stage_command
+from launch.common import stage_main
 
 
 def format_summary(summary: dict) -> str:
@@ -28,13 +26,13 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
+def format_output(result: dict) -> str:
     from tide.stages import read_record
 
-    result = run_stage_command(cfg, "launch.generate", target="generate")
-    print("Generations")
-    print(format_summary(read_record(result["run_dir"], "generate")["result"]))
+    return "Generations\n" + format_summary(read_record(result["run_dir"], "generate")["result"])
+
+
+main = stage_main("launch.generate", "generate", format_output)
 
 
 if __name__ == "__main__":

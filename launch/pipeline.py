@@ -15,16 +15,16 @@ run.dir/pipeline.json (tide/stages, docs/architecture.md).
 
 from __future__ import annotations
 
-import hydra
-
-from launch.common import CONFIG_PATH, run_stage_command
+from launch.common import stage_main
 
 
-@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
+def format_output(result: dict) -> str:
     from tide.stages import format_result
 
-    print(format_result(run_stage_command(cfg, "launch.pipeline", target=None)))
+    return format_result(result)
+
+
+main = stage_main("launch.pipeline", None, format_output)
 
 
 if __name__ == "__main__":

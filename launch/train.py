@@ -13,9 +13,7 @@ the training summary and writes run.dir/adapter and run.dir/train_summary.json (
 
 from __future__ import annotations
 
-import hydra
-
-from launch.common import CONFIG_PATH, run_stage_command
+from launch.common import stage_main, stage_summary
 
 
 def format_summary(summary: dict) -> str:
@@ -38,13 +36,13 @@ def format_summary(summary: dict) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
-    from tide.stages import format_result, read_stage_json
+def format_output(result: dict) -> str:
+    from tide.stages import format_result
 
-    result = run_stage_command(cfg, "launch.train", target="train")
-    print(format_result(result))
-    print(format_summary(read_stage_json(result["run_dir"], "train", "summary")))
+    return format_result(result) + "\n" + format_summary(stage_summary(result, "train"))
+
+
+main = stage_main("launch.train", "train", format_output)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,6 @@ def test_standalone_train_then_the_pipeline_reuses_the_adapter_and_refuses_a_cha
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert read_record(run_dir, "train")["result"]["steps"] == 4  # forced: replaced, as the pipeline does
     assert read_record(run_dir, "generate") is not None  # a one-stage command leaves later stages' records
-    stale = command("launch.pipeline", tmp_path)
+    stale = command("launch.pipeline", tmp_path, "train.max_steps=4")  # the settings train was forced to
     assert stale.returncode == 2  # the replies came from the old adapter: refused until forced, as in the pipeline
     assert "holds generate results made with other settings (an earlier stage changed (data, train))" in stale.stderr

@@ -26,6 +26,7 @@ class StageConflict(RuntimeError):
 
 class Stage(ABC):
     name: ClassVar[str]
+    logs: ClassVar[bool] = True   # whether it logs into the run's tracker (a command of stages that don't opens none)
 
     @classmethod
     @abstractmethod

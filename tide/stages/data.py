@@ -26,6 +26,7 @@ class DataStage(Stage):
     prompt: PromptConfig
     seed: int
     name = "data"
+    logs = False  # its summary is printed and written next to the artifact; `make data` opens no W&B run
 
     @classmethod
     def from_config(cls, config) -> "DataStage":

@@ -76,7 +76,8 @@ def run_pipeline(config: TideConfig, params: dict | None = None, target: str | N
     stages = [dataclasses.replace(stage, **(stage_options or {}).get(stage.name, {}))
               for stage in build_stages(config, target)]
     check_conflicts(stages, run_dir, force)  # before a W&B run exists
-    tracker = start_tracked_run(config, target or config.pipeline.condition, params)
+    logging = any(stage.logs for stage in stages)
+    tracker = start_tracked_run(config, target or config.pipeline.condition, params) if logging else TrackedRun(None)
     try:
         outcomes = run_stages(stages, run_dir, tracker, force=force)
         by_name = {stage.name: stage for stage in stages}
