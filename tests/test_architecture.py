@@ -54,3 +54,14 @@ def test_the_measure_sees_what_it_counts(tmp_path):
     assert found["bench_imports_from_below"] == ["tide.train.a -> tide.bench.flops"]
     assert found["import_cycles"] == [["tide.train.a", "tide.train.b"]]
     assert found["functions_over_60_lines"] == ["tide.train.b.g (71)"]
+
+
+def test_the_architecture_page_draws_the_real_imports_and_none_points_up():
+    from pathlib import Path
+
+    from tests.architecture import ROOT, mermaid, upward_edges
+
+    page = (Path(ROOT) / "docs" / "architecture.md").read_text()
+    drawn = page.split("<!-- imports:begin -->\n", 1)[1].split("\n<!-- imports:end -->", 1)[0]
+    assert drawn == mermaid(), "docs/architecture.md's picture is stale: paste in tests.architecture.mermaid()"
+    assert upward_edges() == []

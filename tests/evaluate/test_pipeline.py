@@ -236,3 +236,18 @@ def test_one_shared_encoder_pass_gives_the_scores_of_separate_passes(eval_inputs
     compared = ["cosine", "bertscore_f1", "rouge_l", "meteor", "factor_empathy", *SCORE_COLUMNS]
     assert set(compared) <= set(shared.columns)
     pd.testing.assert_frame_equal(shared[compared], separate[compared], atol=1e-4)
+
+
+def test_rows_do_not_depend_on_how_replies_fell_into_shards(eval_inputs, tmp_path):
+    """Shards hold whichever rows an actor finished together; the evaluation (and its bootstrap) must not care."""
+    from tide.evaluate.inputs import load_generations
+
+    _, references = eval_inputs
+    generations = fake_generations(references)
+    write_generations(tmp_path / "a", generations)
+    write_generations(tmp_path / "b", generations.sample(frac=1.0, random_state=7))  # other shard contents
+    first, second = load_generations(tmp_path / "a" / "generations"), load_generations(tmp_path / "b" / "generations")
+    columns = [c for c in first.columns if c != "source_file"]
+    assert first[columns].equals(second[columns])
+    assert first[["model", "condition", "dialogue_id"]].equals(
+        first[["model", "condition", "dialogue_id"]].sort_values(["model", "condition", "dialogue_id"]))

@@ -22,10 +22,14 @@ def test_format_summary_lists_each_condition():
 
 
 @pytest.mark.slow
-def test_command_killed_after_a_shard_then_rerun_is_complete(tmp_path, data_artifact, tiny_varied_model_dir):
+def test_command_killed_after_a_shard_then_rerun_is_complete(tmp_path, data_artifact, synthetic_dir,
+                                                            tiny_varied_model_dir):
     run_dir = tmp_path / "run"
-    args = [sys.executable, "-m", "launch.generate", "data=tide", f"data.artifact_dir={data_artifact}",
-            f"model.path={tiny_varied_model_dir}", f"run.dir={run_dir}", "generate.conditions=[zero_shot]",
+    # The data stage runs first (it reuses or rebuilds the artifact from data.dir); model.tokenizer=null: the
+    # model directory is used as it is, not built from the data.
+    args = [sys.executable, "-m", "launch.generate", "data=tide", f"data.dir={synthetic_dir}",
+            f"data.artifact_dir={data_artifact}", "data.split.stratify_on=[]", f"model.path={tiny_varied_model_dir}",
+            "model.tokenizer=null", f"run.dir={run_dir}", "pipeline.condition=zero_shot", "logger=none",
             "generate.concurrency=1", "generate.batch_size=2", "generate.shard_rows=2",
             "generate.sampling.max_new_tokens=16"]
     env = {**os.environ, "TIDE_OUTPUTS": str(tmp_path)}

@@ -28,6 +28,7 @@ CRISIS_REFERRAL_PATTERNS = (
 
 # Output files and directories, by the stage that writes them.
 MANIFEST_FILE = "manifest.json"              # data: <artifact_dir>/manifest.json
+DATA_SUMMARY_FILE = "summary.json"           # data: <artifact_dir>/summary.json (what `make data` prints)
 ADAPTER_DIR = "adapter"                      # train: <run.dir>/adapter
 MERGED_DIR = "merged"                        # train: <run.dir>/merged
 TRAIN_SUMMARY_FILE = "train_summary.json"    # train: <run.dir>/train_summary.json

@@ -34,7 +34,10 @@ def load_generations(generations_dir: str | Path) -> pd.DataFrame:
         if missing:
             raise EvaluationInputError(f"{path}: missing column(s) {missing} (docs/artifacts.md, generation rows)")
         frames.append(frame.assign(source_file=str(path.relative_to(generations_dir))))
-    frame = pd.concat(frames, ignore_index=True)
+    # Shards hold whichever rows an actor finished together, so their order varies run to run; sorted, the
+    # rows (and every seeded bootstrap over them) depend on the replies alone.
+    frame = pd.concat(frames, ignore_index=True).sort_values(["model", "condition", "dialogue_id"], kind="stable")
+    frame = frame.reset_index(drop=True)
     duplicated = frame.duplicated(["dialogue_id", "model", "condition"])
     if duplicated.any():
         first = frame[duplicated].iloc[0]

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tide.config import DataConfig, ModelConfig, PromptConfig, to_plain
-from tide.core.domain import MANIFEST_FILE
+from tide.core.domain import DATA_SUMMARY_FILE, MANIFEST_FILE
 from tide.stages.contract import Stage
 
 log = logging.getLogger(__name__)
-SUMMARY_FILE = "summary.json"
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ class DataStage(Stage):
 
     def outputs(self) -> dict[str, str]:
         artifact = Path(self.data.artifact_dir)
-        outputs = {"manifest": str(artifact / MANIFEST_FILE), "summary": str(artifact / SUMMARY_FILE)}
+        outputs = {"manifest": str(artifact / MANIFEST_FILE), "summary": str(artifact / DATA_SUMMARY_FILE)}
         if self.tiny_model():
             outputs["tiny_model"] = self.model.path
         return outputs
@@ -88,7 +87,7 @@ def prepare_data(data: DataConfig, model: ModelConfig, prompt: PromptConfig, tin
         texts = [text for row in train for text in (row["client"], row["reference"])]
         build_tiny_model(tiny["path"], texts, model.architecture, model.tokenizer, seed=tiny["seed"])
     summary.update(_token_lengths(manifest, train, model, prompt, reuse=tiny is None, artifact_dir=artifact_dir))
-    write_json_atomic(artifact_dir / SUMMARY_FILE, summary)
+    write_json_atomic(artifact_dir / DATA_SUMMARY_FILE, summary)
     return summary
 
 
@@ -113,7 +112,7 @@ def _token_lengths(manifest: dict, train, model: ModelConfig, prompt: PromptConf
 
 
 def _earlier_summary(artifact_dir: Path) -> dict:
-    path = artifact_dir / SUMMARY_FILE
+    path = artifact_dir / DATA_SUMMARY_FILE
     try:
         return json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):  # a summary from an older layout is simply recomputed

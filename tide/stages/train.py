@@ -27,9 +27,7 @@ class TrainStage(Stage):
     def from_config(cls, config) -> "TrainStage | None":
         if config.pipeline.condition != "finetuned":
             return None  # zero-shot: the base model's replies, nothing to train
-        return cls(TrainingJob(model=config.model, train=config.train, deepspeed=config.deepspeed,
-                               cluster=config.cluster, prompt=config.prompt, data_dir=config.data.artifact_dir,
-                               run_name=config.run.name, run_dir=config.run.dir, seed=config.seed))
+        return cls(TrainingJob.from_config(config))
 
     @property
     def run_dir(self) -> Path:

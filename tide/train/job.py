@@ -28,7 +28,7 @@ class TrainingJob:
 
     @classmethod
     def from_config(cls, config: TideConfig) -> TrainingJob:
-        """The job a composed config describes (for launchers and tests; stages may build it field by field)."""
+        """The job a composed config describes (the train stage's, the bench's, the tests')."""
         return cls(model=config.model, train=config.train, deepspeed=config.deepspeed, cluster=config.cluster,
                    prompt=config.prompt, data_dir=config.data.artifact_dir, run_name=config.run.name,
                    run_dir=config.run.dir, seed=config.seed)
