@@ -85,7 +85,7 @@ def run_pipeline(config: TideConfig, params: dict | None = None, target: str | N
                   "stages": {o.name: describe(by_name[o.name], o) for o in outcomes},
                   "fingerprints": {o.name: o.fingerprint for o in outcomes},
                   "seconds": round(time.perf_counter() - started, 1), "wandb_dir": tracker.run_dir}
-        if "evaluate" in by_name:
+        if target is None:  # the run's own model and condition (a one-stage evaluation may score other runs')
             summary = read_stage_json(run_dir, "evaluate", "summary")
             result["metrics"] = condition_means(summary, config.model.name, config.pipeline.condition)
         tracker.summary({"pipeline/seconds": result["seconds"]})
