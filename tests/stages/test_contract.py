@@ -98,3 +98,16 @@ def test_a_failed_stage_leaves_no_record_so_it_runs_again(tmp_path):
 def test_changed_settings_name_dotted_keys():
     assert changed_settings({"train": {"lr": 1, "r": 4}}, {"train": {"lr": 2, "r": 4}, "new": 1}) == [
         "new: (unset) -> 1", "train.lr: 1 -> 2"]
+
+
+def test_a_record_from_before_outputs_were_named_is_upgraded_when_its_stage_is_complete(tmp_path):
+    ran = []
+    run(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
+    path = tmp_path / STAGE_RECORD_DIR / "b.json"
+    old = {**json.loads(path.read_text()), "outputs": [str(tmp_path / "b")]}  # the earlier layout: a list
+    path.write_text(json.dumps(old))
+    assert stage_output(tmp_path, "b", "written") is None
+    outcomes = run(chain(tmp_path, {"x": 1}, {"y": 1}, ran), tmp_path)
+    assert ran == ["a", "b"] and not any(o.ran for o in outcomes)  # still complete: nothing reran
+    assert stage_output(tmp_path, "b", "written") == tmp_path / "b"
+    assert json.loads(path.read_text()) == {**old, "outputs": {"written": str(tmp_path / "b")}}

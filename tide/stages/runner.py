@@ -100,6 +100,8 @@ def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False,
     for stage in stages:
         fingerprint, record = fingerprints[stage.name], read_record(run_dir, stage.name)
         if not rerun_rest and is_complete(stage, record, fingerprint):
+            if record.get("outputs") != stage.outputs():  # a record from before outputs were named
+                write_json_atomic(record_path(run_dir, stage.name), {**record, "outputs": stage.outputs()})
             outcome = StageOutcome(stage.name, False, fingerprint, record["result"])
             stage.log_complete(outcome.result, tracker)
         else:
