@@ -16,10 +16,10 @@ from launch.common import stage_main, stage_summary
 
 def run(config) -> dict:
     """The data stage of a TideConfig through the runner; returns the summary it prints."""
-    from tide.stages import read_stage_json, run_pipeline
+    from tide.stages import run_pipeline
 
     result = run_pipeline(config, target="data")
-    return read_stage_json(result["run_dir"], "data", "summary")
+    return stage_summary(result, "data")
 
 
 def format_summary(summary: dict) -> str:

@@ -21,10 +21,10 @@ SHOWN_METRICS = ("cosine", "bertscore_f1", "rouge_l", "meteor", "bleu", "factor_
 def run(config, judge_model=None) -> dict:
     """The evaluate stage of a TideConfig through the runner; returns the summary it prints.
     `judge_model` (tests) replaces the judge's generation."""
-    from tide.stages import read_stage_json, run_pipeline
+    from tide.stages import run_pipeline
 
     result = run_pipeline(config, target="evaluate", stage_options={"evaluate": {"judge_model": judge_model}})
-    return read_stage_json(result["run_dir"], "evaluate", "summary")
+    return stage_summary(result, "evaluate")
 
 
 def format_summary(summary: dict) -> str:

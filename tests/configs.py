@@ -10,6 +10,7 @@ like a command line's).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 
@@ -25,3 +26,22 @@ def config_for(*overrides: str, **options) -> TideConfig:
     """The composed config for Hydra `overrides`, then dotted `options` ({"train.max_steps": 3}) replaced."""
     config = _composed(tuple(overrides), os.environ.get("TIDE_OUTPUTS"))
     return with_options(config, options) if options else config
+
+
+@contextlib.contextmanager
+def _outputs_at(outputs):
+    previous = os.environ.get("TIDE_OUTPUTS")
+    os.environ["TIDE_OUTPUTS"] = str(outputs)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["TIDE_OUTPUTS"]
+        else:
+            os.environ["TIDE_OUTPUTS"] = previous
+
+
+def config_under(outputs, *overrides: str, **options) -> TideConfig:
+    """`config_for` with ${paths.outputs} (and so run.dir, logger.dir, storage...) at `outputs`."""
+    with _outputs_at(outputs):
+        return config_for(*overrides, **options)

@@ -6,13 +6,12 @@ Replies are references with known perturbations, so the expected direction of ev
   first sentence kept, so the larger model's zero-shot is better and its gain smaller.
 """
 
-import os
 import random
 
 import pandas as pd
 import pytest
 
-from tests.configs import config_for
+from tests.configs import config_under
 
 MODELS = {"small": 0.5, "large": 3.0}
 SMALL_DATA = ["data.synthetic.n_personas=40", "data.synthetic.conversations_per_persona=5",
@@ -21,15 +20,7 @@ SMALL_DATA = ["data.synthetic.n_personas=40", "data.synthetic.conversations_per_
 
 def compose_config(outputs, *overrides, **options):
     """The typed config of the small synthetic data, with every output under `outputs`."""
-    previous = os.environ.get("TIDE_OUTPUTS")
-    os.environ["TIDE_OUTPUTS"] = str(outputs)
-    try:
-        return config_for(*SMALL_DATA, "logger=none", "eval.bootstrap_samples=200", *overrides, **options)
-    finally:
-        if previous is None:
-            del os.environ["TIDE_OUTPUTS"]
-        else:
-            os.environ["TIDE_OUTPUTS"] = previous
+    return config_under(outputs, *SMALL_DATA, "logger=none", "eval.bootstrap_samples=200", *overrides, **options)
 
 
 def fake_generations(references: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

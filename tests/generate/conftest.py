@@ -1,10 +1,8 @@
 """Generation fixtures: an adapter on the tiny model and a config factory."""
 
-import os
-
 import pytest
 
-from tests.configs import config_for
+from tests.configs import config_under
 from tide.config import TideConfig
 
 # Small and fast: ~20 test dialogues, a few new tokens, batches and shards of a few rows.
@@ -46,11 +44,7 @@ def make_config(tmp_path_factory, tiny_varied_model_dir, data_artifact, adapter_
         run_dir = outputs / "runs" / run_name
         if not run_dir.exists():
             shutil.copytree(adapter_dir, run_dir / "adapter")
-        os.environ["TIDE_OUTPUTS"] = str(outputs)
-        try:
-            return config_for("data=tide", f"data.artifact_dir={data_artifact}", f"model.path={tiny_varied_model_dir}",
-                              f"run.name={run_name}", *FAST, *overrides)
-        finally:
-            del os.environ["TIDE_OUTPUTS"]
+        return config_under(outputs, "data=tide", f"data.artifact_dir={data_artifact}",
+                            f"model.path={tiny_varied_model_dir}", f"run.name={run_name}", *FAST, *overrides)
 
     return make

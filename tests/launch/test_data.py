@@ -6,16 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from launch.data import format_summary, run
+from tests.configs import config_under
 from tests.conftest import SMALL_ARCHITECTURE, SMALL_TOKENIZER
-from tide.config import build_config
+from tide.core.runtime import PROJECT_ROOT
 from tide.data.artifact import load_split
 from tide.data.reader import TideFormatError
 from tide.stages import read_record
-from tide.core.runtime import CONF_DIR, PROJECT_ROOT
 
 SMALL_MODEL = [f"model.tokenizer.vocab_size={SMALL_TOKENIZER['vocab_size']}",
                *[f"model.architecture.{k}={v}" for k, v in SMALL_ARCHITECTURE.items() if k != "model_type"]]
@@ -24,14 +22,8 @@ SMALL = ["data.synthetic.n_personas=30", "data.synthetic.conversations_per_perso
 
 def config(outputs, *overrides):
     """The typed config (TideConfig) for a small synthetic TIDE and model under `outputs`."""
-    os.environ["TIDE_OUTPUTS"] = str(outputs)
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            small = SMALL_MODEL if "data=tide" in overrides else SMALL
-            return build_config(OmegaConf.to_container(compose("config", overrides=[*small, *overrides]),
-                                                       resolve=True))
-    finally:
-        del os.environ["TIDE_OUTPUTS"]
+    small = SMALL_MODEL if "data=tide" in overrides else SMALL
+    return config_under(outputs, *small, *overrides)
 
 
 def test_runs_offline_and_is_deterministic_and_resumable(tmp_path, no_network):

@@ -23,7 +23,7 @@ class Writer(Stage):
 
     @classmethod
     def from_config(cls, config):
-        raise NotImplementedError
+        raise TypeError("a test stand-in: the tests build it directly, never from a config")
 
     def settings(self) -> dict:
         return self.values

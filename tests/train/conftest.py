@@ -1,10 +1,8 @@
 """A small data artifact and the small tiny model, composed into training configs (tests/configs.py)."""
 
-import os
-
 import pytest
 
-from tests.configs import config_for
+from tests.configs import config_under
 from tests.conftest import SMALL_ARCHITECTURE
 
 # A few steps of a small model on 2 CPU workers: seconds per run.
@@ -14,26 +12,12 @@ FAST = ["train.per_device_batch_size=4", "train.gradient_accumulation_steps=1", 
         "logger=none", "cluster.max_failures=0"]
 
 
-def compose_under(outputs, overrides):
-    """The typed config for Hydra `overrides`, every output (run.dir, logger.dir, storage) under `outputs`."""
-    previous = os.environ.get("TIDE_OUTPUTS")
-    os.environ["TIDE_OUTPUTS"] = str(outputs)
-    try:
-        return config_for(*overrides)
-    finally:
-        if previous is None:
-            del os.environ["TIDE_OUTPUTS"]
-        else:
-            os.environ["TIDE_OUTPUTS"] = previous
-
-
 @pytest.fixture(scope="session")
 def train_artifact(tmp_path_factory, synthetic_dir):
     from tide.data.prepare import prepare_dataset
 
     out = tmp_path_factory.mktemp("train-data") / "artifact"
-    prepare_dataset(compose_under(out.parent, ["data=tide", f"data.dir={synthetic_dir}",
-                                               f"data.artifact_dir={out}"]).data)
+    prepare_dataset(config_under(out.parent, "data=tide", f"data.dir={synthetic_dir}", f"data.artifact_dir={out}").data)
     return out
 
 
@@ -47,6 +31,6 @@ def train_config(train_artifact, tiny_model_dir):
     def make(outputs, *overrides):
         small_model = [f"model.path={tiny_model_dir}",
                        *[f"model.architecture.{k}={v}" for k, v in SMALL_ARCHITECTURE.items() if k != "model_type"]]
-        return compose_under(outputs, [f"data.artifact_dir={train_artifact}", *small_model, *FAST, *overrides])
+        return config_under(outputs, f"data.artifact_dir={train_artifact}", *small_model, *FAST, *overrides)
 
     return make

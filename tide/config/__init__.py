@@ -5,7 +5,7 @@
     train(config.train, ...)        # a function takes the slices it needs, never the whole tree
 """
 
-from tide.config.fields import ConfigError, plain, with_options
+from tide.config.fields import ConfigError, with_options
 from tide.config.load import build_config, compose_config, compose_mapping, to_plain
 from tide.config.schema import (BertScoreConfig, ClusterConfig, DataConfig, DeepSpeedConfig, EvalConfig,
                                 GenerateConfig, GGUFWheelConfig, HubConfig, JudgeConfig, LoggerConfig, LoraConfig,
@@ -18,4 +18,4 @@ __all__ = ["BertScoreConfig", "ClusterConfig", "ConfigError", "DataConfig", "Dee
            "ModelConfig", "PathsConfig", "PipelineConfig", "PromptConfig", "ReportConfig", "RunConfig",
            "RuntimeConfig", "SamplingConfig", "SplitConfig", "SyntheticConfig", "TideConfig", "TokenizerConfig",
            "TrainConfig", "VLLMConfig", "WatchdogConfig", "build_config", "compose_config", "compose_mapping",
-           "plain", "to_plain", "with_options"]
+           "to_plain", "with_options"]

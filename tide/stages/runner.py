@@ -12,7 +12,6 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from tide.core.files import write_json_atomic
 from tide.stages.contract import Stage, StageConflict
@@ -72,9 +71,10 @@ def conflict_message(run_dir: Path, stage: Stage, record: dict) -> str:
             f"its own run.name, or rerun with {FORCE_SWITCH} to replace {stage.name} and the stages after it")
 
 
-def check_conflicts(stages: list[Stage], run_dir: Path, force: bool = False) -> set[str]:
+def check_conflicts(stages: list[Stage], run_dir: Path, force: bool = False,
+                    fingerprints: dict[str, str] | None = None) -> set[str]:
     """Raise StageConflict when run_dir holds results of other settings (unless force); returns those stages."""
-    stale = conflicts(stages, Path(run_dir), plan_fingerprints(stages))
+    stale = conflicts(stages, Path(run_dir), fingerprints or plan_fingerprints(stages))
     if stale and not force:
         raise StageConflict(conflict_message(Path(run_dir), *stale[0]))
     return {stage.name for stage, _ in stale}
@@ -89,13 +89,12 @@ def pending(stages: list[Stage], run_dir: Path) -> list[str]:
     return []
 
 
-def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False,
-               on_outcome: Callable[[StageOutcome], None] | None = None) -> list[StageOutcome]:
+def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False) -> list[StageOutcome]:
     """Run every stage that is not complete for its fingerprint, in order; a complete one logs its outputs
     into `tracker` instead. Returns what happened to each."""
     run_dir = Path(run_dir)
     fingerprints = plan_fingerprints(stages)
-    stale_names = check_conflicts(stages, run_dir, force)
+    stale_names = check_conflicts(stages, run_dir, force, fingerprints)
     outcomes, rerun_rest = [], False
     for stage in stages:
         fingerprint, record = fingerprints[stage.name], read_record(run_dir, stage.name)
@@ -108,8 +107,6 @@ def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False,
             rerun_rest = True
             outcome = _run_one(stage, run_dir, tracker, fingerprints, replace=stage.name in stale_names)
         outcomes.append(outcome)
-        if on_outcome is not None:
-            on_outcome(outcome)
     return outcomes
 
 
