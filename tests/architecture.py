@@ -158,7 +158,7 @@ LAYERS = (  # bottom to top: each may import those below it
     ("domain", ("data", "models")),
     ("work", ("train", "generate", "evaluate", "track")),
     ("stages", ("stages",)),
-    ("across runs", ("sweep", "report")),
+    ("across runs", ("sweep", "report", "study")),
     ("top", ("bench",)),
 )
 

@@ -24,7 +24,7 @@ def outputs(monkeypatch, tmp_path):
 
 
 def test_every_group_has_options():
-    assert GROUPS == ["cluster", "data", "deepspeed", "eval", "generate", "logger", "model", "train"]
+    assert GROUPS == ["cluster", "data", "deepspeed", "eval", "generate", "logger", "model", "study", "train"]
     assert EXPERIMENTS == ["demo", "paper", "smoke"]
 
 

@@ -64,6 +64,7 @@ BAD = {  # one bad value per group, and the one line that refuses it
     "runtime": ("runtime.offline=maybe", "runtime.offline: expected bool, got 'maybe'"),
     "paths": ("+paths.scratch=/tmp", "paths.scratch: unknown option (known: outputs)"),
     "seed": ("seed=1.5", "seed: expected int, got 1.5"),
+    "study": ("study.ratings_per_item=20", "study.ratings_per_item: 20 ratings need as many raters, got raters=12"),
 }
 
 

@@ -312,6 +312,103 @@ class RuntimeConfig:
     ray_usage_stats: bool
 
 
+# ---- study ------------------------------------------------------------------------------------------
+
+# Columns every saved response file has: a scale or demographic of the same name would collide with them.
+STUDY_RESERVED_COLUMNS = ("participant_id", "item_id", "position", "duration_seconds")
+
+
+def _column_name(value: str) -> str | None:
+    if not value.isidentifier() or value in STUDY_RESERVED_COLUMNS:
+        return f"must be an identifier (a CSV column) other than {list(STUDY_RESERVED_COLUMNS)}, got {value!r}"
+    return None
+
+
+@dataclass(frozen=True)
+class StudyScaleConfig:
+    name: str = option(check=_column_name)
+    question: str
+    min: int
+    max: int
+    low: str                  # what the lowest point means
+    high: str                 # what the highest point means
+
+    def __post_init__(self):
+        if self.max <= self.min:
+            raise ValueError(f"max: must be > min ({self.min}), got {self.max}")
+
+
+@dataclass(frozen=True)
+class StudyDemographicConfig:
+    name: str = option(check=_column_name)
+    question: str
+    type: str = option(choices=("numeric", "categorical"))
+    choices: tuple[str, ...]
+    min: float | None
+    max: float | None
+
+    def __post_init__(self):
+        if self.type == "categorical" and not self.choices:
+            raise ValueError("choices: a categorical question needs its choices")
+        if self.type == "numeric" and self.choices:
+            raise ValueError("choices: a numeric question has none (set type: categorical)")
+
+
+@dataclass(frozen=True)
+class StudyAttentionConfig:
+    instructed: int = option(ge=0)        # instructed-response items per participant
+    instructed_value: int
+    instructed_text: str = option(check=lambda text: None if "{value}" in text else "must hold {value}")
+    gold: int = option(ge=0)              # gold items (a plainly dismissive reply) per participant
+    gold_replies: tuple[str, ...]
+    gold_scale: str
+    gold_max: int
+
+    def __post_init__(self):
+        if self.gold > len(self.gold_replies):
+            raise ValueError(f"gold: {self.gold} gold items need as many gold_replies, got {len(self.gold_replies)}")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    name: str
+    seed: int
+    raters: int = option(ge=1)
+    ratings_per_item: int = option(ge=1)
+    dialogues_per_scenario: int = option(ge=1)
+    scenarios: tuple[str, ...] | None     # null: every scenario the runs share
+    reference: bool
+    consent: str
+    instructions: str
+    scales: tuple[StudyScaleConfig, ...]
+    demographics: tuple[StudyDemographicConfig, ...]
+    attention: StudyAttentionConfig
+
+    def __post_init__(self):
+        if self.ratings_per_item > self.raters:
+            raise ValueError(f"ratings_per_item: {self.ratings_per_item} ratings need as many raters, "
+                             f"got raters={self.raters}")
+        if not self.scales:
+            raise ValueError("scales: name at least one rating scale")
+        names = [s.name for s in self.scales] + [d.name for d in self.demographics]
+        if len(set(names)) != len(names):
+            raise ValueError(f"scales: scale and demographic names must be distinct, got {names}")
+        self._check_attention({s.name: s for s in self.scales})
+
+    def _check_attention(self, scales: dict) -> None:
+        attention = self.attention
+        if attention.instructed and not all(s.min <= attention.instructed_value <= s.max for s in scales.values()):
+            raise ValueError(f"attention.instructed_value: {attention.instructed_value} is outside a scale's range")
+        if not attention.gold:
+            return
+        scale = scales.get(attention.gold_scale)
+        if scale is None:
+            raise ValueError(f"attention.gold_scale: {attention.gold_scale!r} is not a scale (known: {list(scales)})")
+        if not scale.min <= attention.gold_max < scale.max:
+            raise ValueError(f"attention.gold_max: must lie in [{scale.min}, {scale.max}) of {scale.name}, "
+                             f"got {attention.gold_max}")
+
+
 @dataclass(frozen=True)
 class TideConfig:
     """The whole composed config, typed. Only launchers and the stage objects hold it; they hand each
@@ -331,3 +428,4 @@ class TideConfig:
     generate: GenerateConfig
     eval: EvalConfig
     report: ReportConfig
+    study: StudyConfig
