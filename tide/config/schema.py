@@ -263,6 +263,13 @@ class ClusterConfig:
     storage_path: str | None
     max_failures: int = option(ge=0)
     trial_resources: dict[str, float] | None
+    # ray: Ray Train workers (the suite's way everywhere); bare: the same loop in this one process, no Ray
+    # (a GPU machine without Ray, and the benchmark of what Ray Train adds: tide/train/bare.py).
+    runner: str = option(choices=("ray", "bare"), default="ray")
+
+    def __post_init__(self):
+        if self.runner == "bare" and self.num_workers != 1:
+            raise ValueError(f"num_workers: cluster.runner=bare runs one process, got {self.num_workers}")
 
 
 @dataclass(frozen=True)
@@ -314,8 +321,10 @@ class RuntimeConfig:
 
 # ---- study ------------------------------------------------------------------------------------------
 
-# Columns every saved response file has: a scale or demographic of the same name would collide with them.
-STUDY_RESERVED_COLUMNS = ("participant_id", "item_id", "position", "duration_seconds")
+# Columns every saved response file has, and the names the import spec keeps for itself (tide/study/spec.py):
+# a scale or demographic of the same name would collide with them.
+STUDY_RESERVED_COLUMNS = ("participant_id", "item_id", "position", "duration_seconds", "participant", "item",
+                          "kind", "expected", "duration", "source_file", "source_row")
 
 
 def _column_name(value: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The training loop every Ray Train worker runs: setup, train, finish, top to bottom.
+"""The training loop every worker runs (Ray Train's, or the bare runner's one process): setup, train, finish.
 
 Each worker gets a `WorkerPlan` (tide/train/job.py): the training job's config slices plus what the
 driver resolved, `precision` and `ds_config` (None for plain DDP). Rank 0 returns the training summary;
@@ -30,7 +30,14 @@ INJECTED_FAILURE_DELAY_S = 6.0
 
 def train_loop_per_worker(loop_config: dict):
     """Ray Train's entry point; `loop_config` is `WorkerPlan.as_loop_config()`."""
-    run = _setup(WorkerPlan(**loop_config))
+    from tide.train.context import RayWorkerContext
+
+    return run_worker(WorkerPlan(**loop_config), RayWorkerContext())
+
+
+def run_worker(plan: WorkerPlan, context) -> dict | None:
+    """One worker's whole training; `context` (tide/train/context.py) says where it runs: Ray Train, or bare."""
+    run = _setup(plan, context)
     stop_reason = _train(run)
     return _finish(run, stop_reason)
 
@@ -40,6 +47,7 @@ class WorkerRun:
     """What one worker's setup builds and its steps share: data, engine, schedule and the run's state."""
 
     plan: WorkerPlan
+    context: object  # tide/train/context.py: RayWorkerContext or BareWorkerContext
     rank: int
     world_size: int
     device: torch.device
@@ -72,22 +80,16 @@ class WorkerRun:
         return self.plan.job.seed
 
 
-def _setup(plan: WorkerPlan) -> WorkerRun:
+def _setup(plan: WorkerPlan, context) -> WorkerRun:
     """Data, model, optimizer, and the state of an interrupted run."""
-    import ray.train
-    import ray.train.torch
-
-    from tide.core.runtime import match_torch_threads_to_ray
     from tide.models.loading import load_tokenizer
 
     job, train = plan.job, plan.job.train
-    context = ray.train.get_context()
-    rank, world_size = context.get_world_rank(), context.get_world_size()
-    device = ray.train.torch.get_device()
+    rank, world_size, device = context.rank, context.world_size, context.device
     if train.quantize_4bit and device.type != "cuda":
         raise RuntimeError("train.quantize_4bit (QLoRA) needs a CUDA GPU on every worker: bitsandbytes 4-bit is CUDA-only")
 
-    torch_threads = match_torch_threads_to_ray()
+    torch_threads = context.torch_threads()
     tokenizer = load_tokenizer(job.model)
     train_set, val_set = _encoded_splits(plan, tokenizer)
     per_epoch = steps_per_epoch(len(train_set.examples), train.per_device_batch_size, world_size,
@@ -103,11 +105,11 @@ def _setup(plan: WorkerPlan) -> WorkerRun:
 
     torch.manual_seed(job.seed)  # the same initial adapter on every worker
     engine = build_engine(job.model, train, plan.precision, plan.ds_config, total_steps, device)
-    state, restored = _restore(engine, rank, job.seed)
+    state, restored = _restore(engine, context, job.seed)
     watchdog = LossWatchdog(train.watchdog.divergence_factor, train.watchdog.patience)
     for record in state["history"]:  # a resumed watchdog has seen the same losses
         watchdog.check(record["step"], record["loss"])
-    return WorkerRun(plan, rank, world_size, device, tokenizer, train_set, val_set, per_epoch, total_steps,
+    return WorkerRun(plan, context, rank, world_size, device, tokenizer, train_set, val_set, per_epoch, total_steps,
                      val_batches, val_counted, engine, state, restored, watchdog,
                      plan.progress_queue if rank == 0 else None, torch_threads)
 
@@ -121,16 +123,15 @@ def _encoded_splits(plan: WorkerPlan, tokenizer) -> tuple[EncodedSplit, EncodedS
                               job.model.stop_token) for split in ("train", "val"))
 
 
-def _restore(engine, rank: int, seed: int) -> tuple[dict, bool]:
-    """The run's state: from Ray Train's latest checkpoint of this run name, or a fresh start."""
-    import ray.train
-
-    restored = ray.train.get_checkpoint()
+def _restore(engine, context, seed: int) -> tuple[dict, bool]:
+    """The run's state: from the latest checkpoint of this run name (Ray Train's, or the bare runner's), or a
+    fresh start."""
+    restored = context.latest_checkpoint()
     if restored is None:
-        torch.manual_seed(seed + 1 + rank)  # dropout masks differ per worker, fixed by the seed
+        torch.manual_seed(seed + 1 + context.rank)  # dropout masks differ per worker, fixed by the seed
         return {"step": 0, "epoch": 0, "batch_in_epoch": 0, "tokens_seen": 0, "history": []}, False
     with restored.as_directory() as directory:
-        return load_training_checkpoint(Path(directory), engine, rank), True
+        return load_training_checkpoint(Path(directory), engine, context.rank), True
 
 
 def _train(run: WorkerRun) -> str | None:
@@ -217,14 +218,12 @@ def _validation_loss(run: WorkerRun) -> float:
 
 
 def _report(run: WorkerRun, metrics: dict, final: bool) -> None:
-    """A checkpoint through ray.train.report; the final one also holds the exported weights."""
-    import ray.train
-
+    """A checkpoint through the worker's context (ray.train.report); the final one also holds the exported weights."""
     with tempfile.TemporaryDirectory(prefix="tide-checkpoint-") as directory:
         save_training_checkpoint(Path(directory), run.engine, run.state, run.rank)
         if final:
             export_weights(Path(directory), run.engine, run.train.method, run.tokenizer, run.rank)
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(directory))
+        run.context.report(metrics, directory)
 
 
 def _finish(run: WorkerRun, stop_reason: str | None) -> dict | None:

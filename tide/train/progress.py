@@ -19,27 +19,16 @@ from tide.track.keys import training_keys
 POLL_SECONDS = 0.5
 
 
-class ProgressRelay:
-    """The driver's end: owns the queue, drains it into the tracker and the progress file."""
+class ProgressLog:
+    """Step records into the tracker and the progress file. The bare runner (one process, no Ray) hands it to
+    its worker as the progress queue itself: `put` logs at once."""
 
     def __init__(self, tracker, progress_path: Path):
-        from ray.util.queue import Queue
-
         self.tracker, self.path = tracker, Path(progress_path)
-        self.queue = Queue(actor_options={"num_cpus": 0})  # the workers hold every CPU the trial has
         self.last_step = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._pump, name="training-progress", daemon=True)
-        self._thread.start()
 
-    def _pump(self) -> None:
-        from ray.util.queue import Empty
-
-        while not self._stop.is_set():
-            try:
-                self.handle(self.queue.get(timeout=POLL_SECONDS))
-            except Empty:
-                continue
+    def put(self, record: dict) -> None:
+        self.handle(record)
 
     def handle(self, record: dict) -> None:
         # A restored attempt repeats the steps after its checkpoint: W&B keeps the first of each step.
@@ -52,6 +41,28 @@ class ProgressRelay:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "a", encoding="utf-8") as handle:  # a log: readers take whole lines only
                 handle.write(json.dumps({"train/step": record["step"], **keys}) + "\n")
+
+
+class ProgressRelay(ProgressLog):
+    """The driver's end under Ray: owns the queue the workers put into, drains it into the log."""
+
+    def __init__(self, tracker, progress_path: Path):
+        from ray.util.queue import Queue
+
+        super().__init__(tracker, progress_path)
+        self.queue = Queue(actor_options={"num_cpus": 0})  # the workers hold every CPU the trial has
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="training-progress", daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        from ray.util.queue import Empty
+
+        while not self._stop.is_set():
+            try:
+                self.handle(self.queue.get(timeout=POLL_SECONDS))
+            except Empty:
+                continue
 
     def close(self) -> None:
         """Stop the thread, handle what is still queued, remove the queue."""

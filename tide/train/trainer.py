@@ -83,21 +83,24 @@ def train(job: TrainingJob, tracker) -> dict:
 
 def _train(job: TrainingJob, tracker) -> dict:
     from tide.core.files import write_json_atomic
-    from tide.train.progress import ProgressRelay
+    from tide.train.progress import ProgressLog, ProgressRelay
 
     cluster = job.cluster
     precision = resolve_precision(job.train.precision, cluster.use_gpu)
     ds_config = build_deepspeed_config(job.deepspeed, job.train, cluster.num_workers, precision)
-    ray = connect_ray(cluster)
-    check_cluster(cluster, ray.cluster_resources(), sum(node["Alive"] for node in ray.nodes()))
-
     name, run_dir = ray_run_name(job), Path(job.run_dir)
-    relay = ProgressRelay(tracker, run_dir / PROGRESS_FILE)
-    try:
-        result = _fit(WorkerPlan(job, precision, ds_config, relay.queue), name)
-    finally:
-        relay.close()
-    summary = {**result.return_value, "ray_run": name, "checkpoint": result.checkpoint.path if result.checkpoint else None}
+    if cluster.runner == "bare":
+        result = _fit_bare(WorkerPlan(job, precision, ds_config, ProgressLog(tracker, run_dir / PROGRESS_FILE)), name)
+    else:
+        ray = connect_ray(cluster)
+        check_cluster(cluster, ray.cluster_resources(), sum(node["Alive"] for node in ray.nodes()))
+        relay = ProgressRelay(tracker, run_dir / PROGRESS_FILE)
+        try:
+            result = _fit(WorkerPlan(job, precision, ds_config, relay.queue), name)
+        finally:
+            relay.close()
+    summary = {**result.return_value, "ray_run": name, "runner": cluster.runner,
+               "checkpoint": str(result.checkpoint.path) if result.checkpoint else None}
 
     if summary["status"] == "completed":
         summary.update(_write_outputs(result.checkpoint, job))
@@ -121,6 +124,15 @@ def _fit(plan: WorkerPlan, name: str):
         raise RuntimeError(f"training {job.run_name} failed after cluster.max_failures="
                            f"{cluster.max_failures} restarts: {error}\nRerun the same command to resume from its "
                            f"last checkpoint in {cluster.storage_path}/{name}") from error
+
+
+def _fit_bare(plan: WorkerPlan, name: str):
+    """The same worker loop in this process (tide/train/bare.py); checkpoints in cluster.storage_path/<name>."""
+    from tide.train.bare import fit_bare
+
+    log.info("training %s in this process (cluster.runner=bare), deepspeed stage %s, %s; checkpoints in %s/%s",
+             plan.job.run_name, plan.job.deepspeed.stage, plan.precision, plan.job.cluster.storage_path, name)
+    return fit_bare(plan, Path(_storage_uri(plan.job.cluster.storage_path)) / name)
 
 
 def _torch_trainer(plan: WorkerPlan, name: str):
