@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check test-gpu \
-	scorer validate-scorer
+	scorer validate-scorer study
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -104,6 +104,10 @@ sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [A
 RUNS ?=
 report: install ## Build the HTML + Markdown report from evaluated runs: make report [RUNS="dir1 dir2"]
 	$(PY) -m launch.report $(if $(RUNS),'report.runs=[$(subst $(eval) ,$(comma),$(strip $(RUNS)))]') $(ARGS)
+
+study: install ## The human study (docs/human-study.md): make study ARGS="build RUN_DIR... --out DIR" (also import, analyse)
+	@test -n "$(ARGS)" || { echo 'make study: set ARGS, e.g. ARGS="build outputs/runs --out outputs/study"' >&2; exit 2; }
+	$(PY) -m launch.study $(ARGS)
 
 
 clean: ## Remove generated outputs (keeps .venv)
