@@ -1,7 +1,9 @@
-"""Agreement of a score with human labels: AUC, Spearman, F1 and Brier with cluster-bootstrap CIs, calibration.
+"""Agreement of a score with human labels: AUC, Spearman, F1 and Brier with cluster-bootstrap CIs, calibration;
+agreement among raters: Krippendorff's alpha with a bootstrap CI over rated units.
 
-Used for the mechanism scorers' cross-validation (tide/evaluate/mechanism_training.py) and for
-`python -m launch.validate_scorer` (tide/evaluate/validation.py). Pairs that share a seeker post are not
+Used for the mechanism scorers' cross-validation (tide/evaluate/mechanism_training.py), for
+`python -m launch.validate_scorer` (tide/evaluate/validation.py) and for the human study's agreement
+(tide/study/agreement.py: rater agreement, judge-human and metric-human correlations). Pairs that share a seeker post are not
 independent, so the bootstrap resamples seeker posts (`groups`), not pairs; the interval is the central 95%
 of those resamples (tide.core.intervals.percentile_interval).
 """
@@ -77,6 +79,48 @@ def auc_with_ci(scores, labels, groups, n_boot: int = 1000, seed: int = 0) -> di
     scores, labels = np.asarray(scores, dtype=float), np.asarray(labels, dtype=bool)
     samples = [auc(scores[rows], labels[rows]) for rows in cluster_bootstrap_indices(groups, n_boot, seed)]
     return {"n": int(len(labels)), "auc": auc(scores, labels), "auc_ci": percentile_interval(samples)}
+
+
+def correlation_with_ci(x, y, groups, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Spearman rho of x and y with a percentile CI over `n_boot` resamples of whole groups (dialogues:
+    several replies to one dialogue are not independent); pairs with a missing value are dropped."""
+    x, y, groups = np.asarray(x, dtype=float), np.asarray(y, dtype=float), np.asarray(groups, dtype=str)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y, groups = x[keep], y[keep], groups[keep]
+    samples = [spearman(x[rows], y[rows]) for rows in cluster_bootstrap_indices(groups, n_boot, seed)]
+    return {"rho": spearman(x, y), "ci": percentile_interval(samples), "n": int(len(x)),
+            "clusters": int(len(np.unique(groups)))}
+
+
+def krippendorff_alpha(matrix, level: str = "ordinal", value_domain=None) -> float:
+    """Krippendorff's alpha of a raters x units matrix (NaN: not rated); nan when nothing is pairable."""
+    import krippendorff
+
+    matrix = np.asarray(matrix, dtype=float)
+    pairable = (np.isfinite(matrix).sum(axis=0) >= 2).any()
+    if not pairable or len(np.unique(matrix[np.isfinite(matrix)])) < 2:
+        return float("nan")
+    if level == "ordinal" and value_domain is None:
+        value_domain = np.unique(matrix[np.isfinite(matrix)])  # the values used, in order
+    return float(krippendorff.alpha(reliability_data=matrix, value_domain=value_domain,
+                                    level_of_measurement=level))
+
+
+def alpha_with_ci(matrix, level: str = "ordinal", value_domain=None, n_boot: int = 1000, seed: int = 0) -> dict:
+    """Krippendorff's alpha with a percentile CI over `n_boot` resamples of the units (the rated things),
+    each resample keeping all of a unit's ratings; the raters, units and ratings it rests on."""
+    matrix = np.asarray(matrix, dtype=float)
+    rated = np.isfinite(matrix).sum(axis=0) >= 2  # units rated once carry no agreement
+    matrix = matrix[:, rated]
+    if value_domain is None and level == "ordinal":
+        value_domain = np.unique(matrix[np.isfinite(matrix)])
+    rng = np.random.default_rng(seed)
+    units = matrix.shape[1]
+    samples = [krippendorff_alpha(matrix[:, rng.integers(0, units, units)], level, value_domain)
+               for _ in range(n_boot if units else 0)]
+    return {"alpha": krippendorff_alpha(matrix, level, value_domain), "ci": percentile_interval(samples),
+            "level": level, "units": int(units), "raters": int((np.isfinite(matrix).sum(axis=1) > 0).sum()),
+            "ratings": int(np.isfinite(matrix).sum())}
 
 
 def reliability(probabilities, labels, bins: int = 10) -> list[dict]:

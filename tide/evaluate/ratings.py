@@ -134,30 +134,22 @@ def _factor(column: str, reference: str) -> str:
 
 def mixed_effects(frame, outcome: str, fixed: str, name: str | None = None, alpha: float = 0.05) -> dict:
     """Fit `outcome ~ fixed` with crossed random intercepts for rater and item; fixed terms as dicts."""
-    import statsmodels.formula.api as smf
-    from statsmodels.stats.multitest import multipletests
+    from tide.evaluate.effects import crossed_mixed_model, holm
 
-    data = frame.assign(_all=1)
-    model = smf.mixedlm(f"{outcome} ~ {fixed}", data, groups="_all", re_formula="0",
-                        vc_formula={"rater": "0 + C(rater_id)", "item": "0 + C(item_id)"})
-    result = model.fit(reml=True, method=["lbfgs"])
-    variances = dict(zip(model.exog_vc.names, np.atleast_1d(result.vcomp)))
-    total_sd = math.sqrt(result.scale + sum(variances.values()))
+    result, variances = crossed_mixed_model(frame, f"{outcome} ~ {fixed}", "rater_id", "item_id")
+    total_sd = math.sqrt(sum(variances.values()))
     ci = result.conf_int(alpha=alpha)
     terms = [t for t in result.fe_params.index if t != "Intercept"]
-    p_values = [float(result.pvalues[t]) for t in terms]
-    p_holm = multipletests(p_values, method="holm")[1] if terms else []
+    adjusted = holm([{"p": float(result.pvalues[t])} for t in terms])
     return {
         "analysis": name or fixed, "outcome": outcome, "formula": f"{outcome} ~ {fixed}", "n": int(len(frame)),
         "raters": int(frame["rater_id"].nunique()), "items": int(frame["item_id"].nunique()),
-        "variance": {"rater": float(variances["rater"]), "item": float(variances["item"]),
-                     "residual": float(result.scale)},
-        "converged": bool(result.converged),
+        "variance": variances, "converged": bool(result.converged),
         "terms": [{"term": _readable(t), "coef": float(result.fe_params[t]), "se": float(result.bse[t]),
-                   "z": float(result.tvalues[t]), "p": p, "p_holm": float(ph),
+                   "z": float(result.tvalues[t]), "p": a["p"], "p_holm": a["p_holm"],
                    "ci_low": float(ci.loc[t, 0]), "ci_high": float(ci.loc[t, 1]),
                    "effect_size": float(result.fe_params[t]) / total_sd}
-                  for t, p, ph in zip(terms, p_values, p_holm)],
+                  for t, a in zip(terms, adjusted)],
     }
 
 
@@ -181,12 +173,11 @@ def analyse_ratings(frame, outcome: str = "empathy", reference_condition: str = 
 
 def krippendorff_alpha(frame, column: str = "empathy", scale: int = 5) -> float:
     """Ordinal Krippendorff's alpha; a unit is one rated reply (item, model, condition)."""
-    import krippendorff
+    from tide.evaluate.agreement import krippendorff_alpha as alpha
 
     units = frame[["item_id", "model", "condition"]].astype(str).agg("|".join, axis=1)
     matrix = frame.assign(_unit=units).pivot_table(index="rater_id", columns="_unit", values=column, aggfunc="mean")
-    return float(krippendorff.alpha(reliability_data=matrix.to_numpy(dtype=float),
-                                     value_domain=list(range(1, scale + 1)), level_of_measurement="ordinal"))
+    return alpha(matrix.to_numpy(dtype=float), "ordinal", list(range(1, scale + 1)))
 
 
 def spearman_ci(x, y, level: float = 0.95) -> dict:

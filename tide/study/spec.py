@@ -25,8 +25,8 @@ columns and their scale, the factor columns, the demographic columns, the durati
 
 The key (written by `python -m launch.study build`) has one row per item: item_id, kind (rating,
 attention, gold), system, model, condition, scenario, dialogue_id and `expected` for attention and gold
-items (`perceived_empathy=2`; `empathy<=2`, `empathy>=4`; several joined by `;`). Once joined, its
-columns can be factor columns.
+items (`perceived_empathy=2`; `empathy<=2`, `empathy>=4`; `*=2`: every outcome; several joined by
+`;`), naming outcomes by their spec NAME. Once joined, its columns can be factor columns.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pathlib import Path
 from tide.config.fields import ConfigError, build, option
 
 FORMATS = ("long", "wide")
-ACTIONS = ("exclude", "flag", "off")
+ACTIONS = ("exclude", "flag", "ignore")  # not "off": YAML reads an unquoted off as false
 KINDS = ("rating", "attention", "gold")
 KEY_COLUMNS = ("item_id", "kind", "system", "model", "condition", "scenario", "dialogue_id", "expected")
 FROM_FILE = "@file"
@@ -236,3 +236,34 @@ def _check_analysis(spec: StudySpec) -> None:
     overlap = set(analysis.human) & set(analysis.judges)
     if overlap:
         raise ConfigError(f"analysis.judges: {sorted(overlap)[0]!r} is also a human rater")
+
+
+_EXPECTED = re.compile(r"\s*(\*|[A-Za-z_]\w*)\s*(<=|>=|=)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def parse_expected(text: str, outcomes) -> list[tuple[str, str, float]]:
+    """A key's `expected` cell as (outcome, operator, value) checks: `empathy<=2;*=3`; `*` is every outcome.
+
+    Raises ValueError naming what is wrong (the caller adds file, row and column)."""
+    checks = []
+    for part in [p for p in text.split(";") if p.strip()]:
+        match = _EXPECTED.match(part)
+        if not match:
+            raise ValueError(f"{part.strip()!r} is not OUTCOME=VALUE, OUTCOME<=VALUE or OUTCOME>=VALUE")
+        name, operator, value = match.groups()
+        if name != "*" and name not in outcomes:
+            raise ValueError(f"{name!r} is not an outcome of the spec ({', '.join(outcomes)})")
+        checks += [(outcome, operator, float(value)) for outcome in (outcomes if name == "*" else [name])]
+    if not checks:
+        raise ValueError("empty: an attention or gold item needs its expected answer")
+    return checks
+
+
+def passes(checks: list[tuple[str, str, float]], answers) -> bool:
+    """Whether the answers (outcome -> number; a missing answer fails) meet every check."""
+    def one(outcome, operator, value):
+        answer = answers.get(outcome)
+        if answer is None or answer != answer:  # missing or NaN: an unanswered check fails
+            return False
+        return answer == value if operator == "=" else answer <= value if operator == "<=" else answer >= value
+    return all(one(*check) for check in checks)
