@@ -27,7 +27,8 @@ def study_items(n_items: int, models=("tiny",)) -> pd.DataFrame:
     reference = items.drop_duplicates("item_id").assign(model="reference", condition="reference")
     items = pd.concat([items, reference], ignore_index=True)
     number = items["item_id"].str.extract(r"(\d+)$")[0].astype(int)
-    return items.assign(scenario=[SCENARIOS[i % len(SCENARIOS)] for i in number])
+    quality = np.random.default_rng(7).normal(size=len(items))  # a metric's value; planted only on request
+    return items.assign(scenario=[SCENARIOS[i % len(SCENARIOS)] for i in number], quality=quality)
 
 
 def _key(items: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +65,7 @@ def write_study(root: Path, n_raters: int = 24, items_per_rater: int = 10, seed:
     long.drop(columns=["age_group"]).to_csv(root / "responses.csv", index=False)
     (root / "spec.yaml").write_text(yaml.safe_dump(SPEC, sort_keys=False))
     return {"spec": root / "spec.yaml", "responses": root / "responses.csv", "key": root / "key.csv",
-            "planted": planted, "ratings": ratings}
+            "planted": planted, "ratings": ratings, "items": items}
 
 
 def _plant(long: pd.DataFrame) -> dict:

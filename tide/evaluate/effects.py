@@ -15,6 +15,7 @@ response]:label[human label]`); these functions fit it and return each term's es
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,6 +33,7 @@ class Fit:
     variance: dict = field(default_factory=dict)   # random-effect and residual variances (mixed model)
     result: object = None      # the statsmodels result, for contrasts
     names: dict = field(default_factory=dict)      # term -> the result's parameter name
+    warnings: list = field(default_factory=list)   # the fitter's warnings (a boundary fit), one line each
 
 
 def crossed_mixed_model(data: pd.DataFrame, formula: str, rater: str, item: str | None):
@@ -40,7 +42,12 @@ def crossed_mixed_model(data: pd.DataFrame, formula: str, rater: str, item: str 
 
     components = {"rater": f"0 + C({rater})", **({"item": f"0 + C({item})"} if item else {})}
     model = smf.mixedlm(formula, data.assign(_all=1), groups="_all", re_formula="0", vc_formula=components)
-    result = model.fit(reml=True, method=["lbfgs"])
+    with warnings.catch_warnings(record=True) as caught:
+        # A variance near zero (raters who agree, few items) is a boundary fit, not an error: the result
+        # says whether it converged, and the warnings travel with it instead of cluttering the output.
+        warnings.simplefilter("always")
+        result = model.fit(reml=True, method=["lbfgs"])
+    result.fit_warnings = sorted({str(w.message).split("\n")[0] for w in caught})
     variances = dict(zip(model.exog_vc.names, np.atleast_1d(result.vcomp).astype(float)))
     return result, {**variances, "residual": float(result.scale)}
 
@@ -69,7 +76,7 @@ def fit_crossed(y: pd.Series, design: pd.DataFrame, raters: pd.Series, items: pd
     result, variances = crossed_mixed_model(data, formula, "_rater", "_item" if items is not None else None)
     what = "rater, item" if items is not None else "rater"
     return Fit(f"linear mixed model (REML), crossed random intercepts: {what}", _terms(result, names, level),
-               int(len(data)), bool(result.converged), variances, result, names)
+               int(len(data)), bool(result.converged), variances, result, names, result.fit_warnings)
 
 
 def fit_ols(y: pd.Series, design: pd.DataFrame, level: float = LEVEL) -> Fit:

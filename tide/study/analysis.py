@@ -119,7 +119,7 @@ def analyse_outcome(setup: models.Setup, rows: pd.DataFrame, name: str, spec: St
            "means": cell_means(rows, name, factor_names), "effects": [], "moderation": []}
     if setup.groups:
         fit, out["effects"], out["simple_effects"] = models.effects(setup, rows, name)
-        out.update(model=fit.model, converged=fit.converged, variance=fit.variance)
+        out.update(model=fit.model, converged=fit.converged, variance=fit.variance, warnings=fit.warnings)
         out["moderation"], out["moderation_fits"] = models.moderation(setup, rows, name, spec.demographics)
     out["interaction_means"] = {d: interaction_means(rows, name, focal, d, s) for d, s in spec.demographics.items()
                                 if focal in rows}
