@@ -162,6 +162,11 @@ def test_same_settings_reuse_the_study_and_other_settings_are_refused_unless_for
     forced = StudyBuild(study_config(raters=10), tuple(runs), out, force=True).run()
     assert not forced["reused"] and forced["fingerprint"] != first["fingerprint"]
     assert read(out, "assignments.csv")["participant_id"].nunique() == 10
+    (out / "forms" / "P03.html").unlink()  # an incomplete study is neither reused nor silently rebuilt
+    with pytest.raises(StudyError, match=r"lacks forms/P03.html; --force rebuilds it"):
+        StudyBuild(study_config(raters=10), tuple(runs), out).run()
+    StudyBuild(study_config(raters=10), tuple(runs), out, force=True).run()
+    assert (out / "forms" / "P03.html").exists()
     # a re-evaluated run (another evaluate fingerprint) is another study, too
     record = runs[0] / "stages" / "evaluate.json"
     saved = record.read_text()

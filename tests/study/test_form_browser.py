@@ -1,6 +1,8 @@
 """The rater forms in a real headless Chromium: build a study, open each form from file://, find that saving
 an unanswered form is refused, fill every field, save, and read the downloaded CSVs back through the
-study's importer and analysis (build -> form -> saved responses -> import -> analyse).
+study's importer and analysis (build -> form -> saved responses -> import -> analyse): the rater who
+missed the instructed-response check is excluded, and the reference replies the raters preferred come
+out above every other system.
 
 Needs chromium and chromedriver (Debian: `apt-get install chromium chromium-driver`; .ci/run installs them)
 and selenium (the dev extra); skipped, saying which is missing, without them.
@@ -18,7 +20,7 @@ import pandas as pd
 import pytest
 
 from tests.configs import config_for
-from tests.study.evaluated_runs import evaluated_runs
+from tests.study.evaluated_runs import CONDITIONS, MODELS, evaluated_runs
 from tide.config import with_options
 from tide.study.build import StudyBuild
 
@@ -58,9 +60,14 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def answer_for(row: pd.Series, scale: str, rng: random.Random) -> int:
+CARELESS = "P04"  # misses the instructed-response item: the import must exclude them
+
+
+def answer_for(row: pd.Series, participant: str, rng: random.Random) -> int:
     """What a careful rater answers: the instructed value, a low score for the dismissive gold reply, and
     higher scores for the reference replies than for the small models'."""
+    if row["kind"] == "attention" and participant == CARELESS:
+        return 5
     if row["kind"] == "attention":
         return int(row["expected"].split(";")[0].split("=")[1])
     if row["kind"] == "gold":
@@ -83,7 +90,7 @@ def fill_and_save(driver, downloads: Path, form: Path, key: pd.DataFrame, rng: r
              for node in driver.find_elements(By.CSS_SELECTOR, "fieldset.item")]
     for item_id in shown:
         for scale in ("emotion_recognition", "distress_normalization", "supportive_reflection", "perceived_empathy"):
-            value = answer_for(key.loc[item_id], scale, rng)
+            value = answer_for(key.loc[item_id], participant, rng)
             driver.find_element(By.CSS_SELECTOR, f'input[name="{item_id}-{scale}"][value="{value}"]').click()
     driver.find_element(By.ID, "save").click()
     saved = downloads / f"{participant}-responses.csv"
@@ -119,19 +126,17 @@ def test_forms_filled_in_a_browser_save_csvs_that_import_and_analyse(study_dir, 
 
 def imported_and_analysed(study_dir: Path, saved: list[Path], tmp_path: Path) -> None:
     """The importer reads the saved CSVs with the spec the build wrote; the analysis fits them."""
-    from launch.study import SUBCOMMANDS, main
+    from launch.study import main
 
-    if "analyse" not in SUBCOMMANDS:  # until the analysis half lands: the importer alone
-        from tide.study.responses import read_responses
-        from tide.study.spec import load_spec
-
-        responses = read_responses(saved, load_spec(study_dir / "spec.yaml"))
-        assert responses.table["participant"].nunique() == RATERS
-        assert set(responses.ratings()["system"]) >= {"reference"}
-        return
     out = tmp_path / "analysis.json"
     assert main(["analyse", *map(str, saved), "--spec", str(study_dir / "spec.yaml"), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["design"] == "crossed" and result["n_participants"] == RATERS and result["excluded"] == []
+    assert result["design"] == "crossed" and result["participants_before_exclusions"] == RATERS
+    assert [e["participant"] for e in result["excluded"]] == [CARELESS] and result["n_participants"] == RATERS - 1
     assert set(result["outcomes"]) == {"emotion_recognition", "distress_normalization", "supportive_reflection",
                                        "perceived_empathy"}
+    # the answers rated the reference replies higher: through the forms' item ids and the key, every other
+    # system comes out below it (the key joined each answer to the system that wrote the reply)
+    effects = {e["term"]: e["estimate"] for e in result["outcomes"]["perceived_empathy"]["effects"]}
+    assert set(effects) == {f"system[{model}/{condition}]" for model in MODELS for condition in CONDITIONS}
+    assert all(estimate < 0 for estimate in effects.values()), effects

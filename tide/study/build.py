@@ -76,13 +76,16 @@ class StudyBuild:
         if not self.out.exists() or (not record_path.exists() and not any(self.out.iterdir())):
             return None
         record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else None
-        if record is not None and record.get("fingerprint") == fingerprint and all(
-                (self.out / name).exists() for name in record.get("files", [])):
+        missing = [name for name in (record or {}).get("files", []) if not (self.out / name).exists()]
+        if record is not None and record.get("fingerprint") == fingerprint and not missing:
             return record
         if self.force:
             return None
         if record is None:
             raise StudyError(f"{self.out}: exists and holds no study ({STUDY_FILE}); choose another --out")
+        if record.get("fingerprint") == fingerprint:
+            raise StudyError(f"{self.out}: the study there lacks {missing[0]}{' and more' if len(missing) > 1 else ''};"
+                             " --force rebuilds it (the same study: same settings, same seed)")
         changed = _changed(record.get("settings", {}), settings)
         raise StudyError(f"{self.out}: holds a study built with other settings (changed: {', '.join(changed)}); "
                          "--force replaces it (and any responses saved inside it), or choose another --out")
@@ -122,7 +125,7 @@ class StudyBuild:
         counts = result["counts"]
         low, high = counts["items_per_participant"]
         verb = "already built (same settings)" if result.get("reused") else "built"
-        return (f"study {verb}: {self.out}\n"
+        return (f"study {self.study.name!r} {verb}: {self.out}\n"
                 f"  {counts['rating_items']} rating items ({len(counts['systems'])} systems x "
                 f"{len(counts['scenarios'])} scenarios), {counts['attention_items']} attention + "
                 f"{counts['gold_items']} gold checks\n"
