@@ -306,6 +306,7 @@ class ReportConfig:
     out_dir: str
     primary_metric: str
     bootstrap_samples: int = option(ge=1)
+    human_study: tuple[str, ...]  # analyses written by `launch.study analyse --json` (the Human evaluation)
 
 
 @dataclass(frozen=True)

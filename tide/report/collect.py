@@ -35,6 +35,7 @@ class ReportData:
     correlations: pd.DataFrame | None = None
     safety: list[dict] = field(default_factory=list)
     human_ratings: list[dict] = field(default_factory=list)
+    human_study: list[dict] = field(default_factory=list)  # analyses by launch.study (tide/report/human.py)
     comparison: dict = field(default_factory=dict)  # {model: gain / eos_rate / samples} (tide/report/compare.py)
     about: list[str] = field(default_factory=list)  # what the caller says these runs can and cannot show
 

@@ -23,6 +23,9 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+save_figure = _save  # the Human evaluation's figures (tide/report/human_plots.py) are saved the same way
+
+
 def _settings(data: ReportData) -> str:
     s = data.settings
     return f"{s['ci']} ({s['bootstrap_samples']} resamples, seed {s['seed']}); {s['rows']} rows from {s['runs']} run(s)"

@@ -20,6 +20,8 @@ from tide.core.files import write_text_atomic
 from tide.core.intervals import format_cell
 from tide.evaluate.summary import DISCLAIMER
 from tide.report.collect import ReportData, collect
+from tide.report.human import FROM_PEOPLE, human_sections, load_studies
+from tide.report.human_plots import human_figures
 from tide.report.plots import FIGURES
 
 
@@ -113,9 +115,10 @@ def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None]]:
                                                                   ("term", "coef", "ci_low", "ci_high", "p_holm",
                                                                    "effect_size")}}
                                 for fit in ratings.get("mixed_effects") or [] for term in fit["terms"]])
-        out.append((f"Human ratings ({ratings['run']})",
+        out.append((f"Human ratings (from people; run {ratings['run']}, eval.ratings)",
                     f"{ratings['ratings']} ratings from {ratings['raters']} raters; Krippendorff's alpha "
                     f"{_fmt(ratings.get('krippendorff_alpha'))}.", effects if len(effects) else None))
+    out += human_sections(data.human_study)
     runs = pd.DataFrame([{"run": r["name"], "rows": r["rows"], "models": ", ".join(r["models"]),
                           "W&B": r["wandb_url"] or "offline", "directory": r["dir"]} for r in data.runs])
     out.append(("Runs", "The run directories this report was built from.", runs))
@@ -129,42 +132,46 @@ def markdown_table(table: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empathy report") -> dict:
-    """Write report.md, report.html and the figures into out_dir; returns their paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    figures = [figure for make in FIGURES if (figure := make(data, out_dir)) is not None]
-    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    parts = sections(data)
-
-    md = [f"# {title}", "", f"> {DISCLAIMER}", "", f"Built {stamp} from {len(data.runs)} run(s).", ""]
-    if data.about:
-        md += ["## About these runs", "", *[f"- {line}" for line in data.about], ""]
-    # The tables a reader looks for first (leaderboard, gains, samples), then the figures, then the rest.
+def _placed(parts, figures) -> tuple[dict, dict]:
+    """(before, after): section index -> its figures. A figure naming a section goes after that section's
+    table; the rest go together before the detailed tables (FIGURES_BEFORE)."""
     first = next((i for i, (name, _, _) in enumerate(parts) if name == FIGURES_BEFORE), len(parts))
-    for index, (name, text, table) in enumerate(parts):
-        if index == first:
-            for path, caption in figures:
-                md += [f"![{path.stem}]({path.name})", "", f"*{caption}*", ""]
-        md += [f"## {name}", "", text, ""] + ([markdown_table(table), ""] if table is not None else [])
+    index = {name: i for i, (name, _, _) in enumerate(parts)}
+    before, after = {}, {}
+    for path, caption, section in figures:
+        if section in index:
+            after.setdefault(index[section], []).append((path, caption))
+        else:
+            before.setdefault(first, []).append((path, caption))
+    return before, after
 
-    body = [f"<h1>{html.escape(title)}</h1>", f"<p class='note'><b>{html.escape(DISCLAIMER)}</b></p>",
-            f"<p>Built {stamp} from {len(data.runs)} run(s).</p>"]
-    if data.about:
-        body += ["<h2>About these runs</h2>", "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in data.about)
-                 + "</ul>"]
+
+def _markdown(title: str, header: list[str], parts, before: dict, after: dict) -> str:
+    md = [f"# {title}", "", f"> {DISCLAIMER}", "", *header]
+    figure = lambda path, caption: [f"![{path.stem}]({path.name})", "", f"*{caption}*", ""]  # noqa: E731
     for index, (name, text, table) in enumerate(parts):
-        if index == first:
-            for path, caption in figures:
-                encoded = base64.b64encode(path.read_bytes()).decode()
-                body.append(f"<figure><img src='data:image/png;base64,{encoded}' alt='{path.stem}'>"
-                            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+        md += [line for path, caption in before.get(index, []) for line in figure(path, caption)]
+        md += [f"## {name}", "", text, ""] + ([markdown_table(table), ""] if table is not None else [])
+        md += [line for path, caption in after.get(index, []) for line in figure(path, caption)]
+    return "\n".join(md)
+
+
+def _html(title: str, header: list[str], parts, before: dict, after: dict) -> str:
+    def figure(path, caption):
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        return (f"<figure><img src='data:image/png;base64,{encoded}' alt='{path.stem}'>"
+                f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+    body = [f"<h1>{html.escape(title)}</h1>", f"<p class='note'><b>{html.escape(DISCLAIMER)}</b></p>", *header]
+    for index, (name, text, table) in enumerate(parts):
+        body += [figure(path, caption) for path, caption in before.get(index, [])]
         body += [f"<h2>{html.escape(name)}</h2>", f"<p>{html.escape(text)}</p>"]
         if table is not None:
             wraps = name.startswith(SAMPLES_TITLE)  # long texts wrap; numbers and CIs stay on one line
             body.append(table.to_html(index=False, escape=True, float_format=lambda v: f"{v:.3f}", border=0,
                                       classes="samples" if wraps else "numbers"))
-    page = ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
+        body += [figure(path, caption) for path, caption in after.get(index, [])]
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>" + html.escape(title) + "</title><style>"
             "body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}"
             "table{border-collapse:collapse;font-size:0.85em;margin-bottom:1em}"
             "td,th{border-bottom:1px solid #ddd;padding:3px 8px;vertical-align:top;text-align:left}"
@@ -172,14 +179,39 @@ def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empat
             ".note{background:#fff3cd;padding:0.8em}figure{margin:1.5em 0}img{max-width:100%}"
             "</style></head><body>" + "\n".join(body) + "</body></html>")
 
+
+def _header(data: ReportData, stamp: str, markdown: bool) -> list[str]:
+    lines = [f"Built {stamp} from {len(data.runs)} run(s)."]
+    if data.human_study or data.human_ratings:  # the one place a reader learns which findings are people's
+        lines.append("Findings from people are in the sections marked \"from people\" "
+                     f"({FROM_PEOPLE}); every other number is an automatic metric.")
+    if markdown:
+        out = [line for text in lines for line in (text, "")]
+        return out + (["## About these runs", "", *[f"- {line}" for line in data.about], ""] if data.about else [])
+    out = [f"<p>{html.escape(text)}</p>" for text in lines]
+    return out + (["<h2>About these runs</h2>", "<ul>" + "".join(f"<li>{html.escape(line)}</li>"
+                                                                 for line in data.about) + "</ul>"] if data.about else [])
+
+
+def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empathy report") -> dict:
+    """Write report.md, report.html and the figures into out_dir; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    figures = [(*figure, None) for make in FIGURES if (figure := make(data, out_dir)) is not None]
+    figures += human_figures(data.human_study, out_dir)
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    parts = sections(data)
+    # The tables a reader looks for first (leaderboard, gains, samples), then the figures, then the rest.
+    before, after = _placed(parts, figures)
     paths = {"markdown": out_dir / "report.md", "html": out_dir / "report.html"}
-    write_text_atomic(paths["markdown"], "\n".join(md))
-    write_text_atomic(paths["html"], page)
-    return {**{k: str(v) for k, v in paths.items()}, "figures": [str(p) for p, _ in figures]}
+    write_text_atomic(paths["markdown"], _markdown(title, _header(data, stamp, True), parts, before, after))
+    write_text_atomic(paths["html"], _html(title, _header(data, stamp, False), parts, before, after))
+    return {**{k: str(v) for k, v in paths.items()}, "figures": [str(p) for p, _, _ in figures]}
 
 
 def build_report(report: ReportConfig, seed: int) -> dict:
     """The report of the runs under report.runs, with report.primary_metric first and report.bootstrap_samples
     resamples (seeded), written to report.out_dir; returns the paths `write_report` returns."""
     data = collect(report.runs, report.primary_metric, report.bootstrap_samples, seed)
+    data.human_study = load_studies(report.human_study)
     return write_report(data, report.out_dir)

@@ -66,7 +66,7 @@ def outcome_lines(name: str, found: dict) -> list[str]:
                      f"{format_interval(agreement['rho'], *agreement['ci'])}")
     for judge, agreement in judged.get("judges", {}).items():
         alpha = agreement["alpha_with_humans"]
-        lines.append(f"  judge {judge} vs the humans' mean: Spearman {format_interval(agreement['rho'], *agreement['ci'])}; "
+        lines.append(f"  {judge} vs the humans' mean: Spearman {format_interval(agreement['rho'], *agreement['ci'])}; "
                      f"alpha with the humans {format_interval(alpha['alpha'], *alpha['ci'])}")
     for metric, agreement in (found.get("metrics") or {}).items():
         lines.append(f"  {agreement['kind']} {metric} vs human mean: Spearman "
