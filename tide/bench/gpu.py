@@ -53,7 +53,13 @@ def materialize_preset(preset: ModelConfig, tokenizer_dir: str | Path, out_dir: 
     from tide.models.presets import build_random_model
 
     if not (out_dir / "config.json").is_file():
-        build_random_model(preset.architecture, dtype=torch.bfloat16).save_pretrained(out_dir)
+        # Initialised on the GPU when there is one: seconds for 3B weights, where the CPU takes minutes.
+        model = build_random_model(preset.architecture, dtype=torch.bfloat16,
+                                   device="cuda" if torch.cuda.is_available() else None)
+        model.save_pretrained(out_dir)
+        del model
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         AutoTokenizer.from_pretrained(str(tokenizer_dir)).save_pretrained(out_dir)
     return with_options(preset, {"path": str(out_dir), "hf_id": None, "stop_token": None}, path="model")
 
@@ -136,16 +142,17 @@ def gpu_generate(generate: GenerateConfig, backend: str, batch_size: int | None 
 
 
 def generation_run(generate: GenerateConfig, model: ModelConfig, prompt: PromptConfig, data_dir: str, run_dir: str,
-                   rows: int, condition: str = ZERO_SHOT) -> tuple[dict, float]:
+                   rows: int, condition: str = ZERO_SHOT, local: bool = False) -> tuple[dict, float]:
     """The generation stage's first `rows` prompts with one actor (nothing written): ({dialogue_id: reply},
-    prompt + generated tokens/s)."""
-    from tide.generate.pipeline import load_prompts, plan_condition, stream_generations
+    prompt + generated tokens/s). `local`: the same actor called in this process, without Ray Data."""
+    from tide.generate.pipeline import load_prompts, local_generations, plan_condition, stream_generations
 
     prompts, fingerprint = load_prompts(generate, model, prompt, data_dir)
     prompts = prompts[:rows]
     plan = plan_condition(generate, model, prompt, run_dir, condition, fingerprint)
-    start = time.perf_counter()
-    shards = list(stream_generations(prompts, plan, generate, 1))
+    start = time.perf_counter()  # both ways include loading the model: the actor's start-up is part of the cost
+    stream = local_generations(prompts, plan, generate) if local else stream_generations(prompts, plan, generate, 1)
+    shards = list(stream)
     seconds = time.perf_counter() - start
     replies = {row_id: reply for shard in shards for row_id, reply in zip(shard["dialogue_id"], shard["reply"])}
     generated = sum(int(shard["reply_tokens"].sum()) for shard in shards)

@@ -1,46 +1,31 @@
 """`make gpu-check`: the GPU acceptance run, at most 8 minutes on one H100/H200-class GPU (docs/benchmarks.md).
 
-Each check is one small function of a GpuCheckSetup that returns its measurements or raises; run_check
-gives it a time budget, samples the GPU memory in use while it runs, and turns whatever happens into a
-status: ok, failed, timeout, missing (a package it needs is not installed) or skipped (no time left).
-The runs themselves (the preset on disk, a training job on one GPU, the HF Trainer baseline, one
-generation run) are the GPU benchmark's (tide/bench/gpu.py).
+Each check is one small function of a GpuCheckSetup that returns its measurements or raises;
+tide/bench/check_runner.py gives it its time budget, samples the GPU memory while it runs and turns the
+outcome into a status. The runs themselves (a preset on disk, a training job on one GPU, the HF Trainer
+baseline, a generation run) are the GPU benchmark's (tide/bench/gpu.py). Training runs with the setup's
+runner: Ray Train, or the suite's loop alone in this process (cluster.runner=bare, where Ray is absent);
+the two overhead checks run the other way too when Ray is there, on the same steps or prompts.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import signal
 import time
-from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tide.bench.gpu import (GPU_TARGETS, generation_run, gpu_generate, gpu_training_job, hf_trainer_tokens_per_second,
+from tide.bench.check_runner import Check, CheckFailed
+from tide.bench.gpu import (generation_run, gpu_generate, gpu_training_job, hf_trainer_tokens_per_second,
                             materialize_preset)
-from tide.bench.results import target_met
 from tide.bench.training import train_untracked
 from tide.config import DeepSpeedConfig, GenerateConfig, ModelConfig, TrainConfig, with_options
 from tide.core.domain import FINETUNED
 from tide.train.job import TrainingJob
 
 GPU_CHECK_BUDGET_S = 480
-# What every check needs (the script composes conf/, builds the data artifact and loads models); the checks'
-# own `needs` list what they add. A GPU machine with only torch preinstalled lacks some of these.
-GPU_CHECK_BASE_PACKAGES = ("hydra", "omegaconf", "transformers", "peft", "accelerate", "tokenizers", "pyarrow",
-                           "pandas")
-QLORA_STEPS = 5
+QLORA_STEPS = 1
 ZERO2_STEPS = 10
 PARITY_MIN = 0.90  # greedy replies identical, vLLM vs HF generate
-
-
-class CheckFailed(AssertionError):
-    """A check ran and its result is wrong (a non-finite loss, no adapter, replies that disagree)."""
-
-
-class CheckTimeout(Exception):
-    """A check ran past its budget."""
 
 
 @dataclass
@@ -49,48 +34,68 @@ class GpuCheckSetup:
 
     job: TrainingJob             # the suite's defaults (train=lora, deepspeed=none; the tiny model's tokenizer)
     generate: GenerateConfig     # generate=hf
-    train_preset: ModelConfig    # conf/model preset trained at its real shape with random weights
+    train_preset: ModelConfig    # conf/model preset trained at its real shape with random weights (1.5B)
     qlora_train: TrainConfig     # conf/train/qlora
     zero2: DeepSpeedConfig       # conf/deepspeed/zero2
-    generation_model: ModelConfig  # SmolLM2-135M-Instruct when it resolves here, else the tiny model
+    generation_model: ModelConfig  # SmolLM2-135M-Instruct when it resolves here, else the tiny model (vLLM check)
     generation_note: str
     bench_dir: Path
+    large_preset: ModelConfig | None = None  # a second, larger preset for LoRA throughput (3B)
+    runner: str = "ray"          # cluster.runner of every training check: ray or bare
     steps: int = 50
     batch_size: int = 16
     generation_rows: int = 256
     generation_new_tokens: int = 64
     measured: dict = field(default_factory=dict)
-    preset_model: ModelConfig | None = None
+    on_disk: dict = field(default_factory=dict)  # preset name -> its model slice once materialized
 
-    def train_model(self) -> ModelConfig:
-        """The preset's random-weight model on disk, built by the first check that needs it."""
-        if self.preset_model is None:
-            self.preset_model = materialize_preset(self.train_preset, self.job.model.path,
-                                                   self.bench_dir / "presets" / self.train_preset.name)
-        return self.preset_model
+    def model(self, preset: ModelConfig | None = None) -> ModelConfig:
+        """The preset's random-weight model on disk (the 1.5B one by default), built once."""
+        preset = preset or self.train_preset
+        if preset.name not in self.on_disk:
+            self.on_disk[preset.name] = materialize_preset(preset, self.job.model.path,
+                                                           self.bench_dir / "presets" / preset.name)
+        return self.on_disk[preset.name]
 
-    def training_job(self, label: str, steps: int, deepspeed: DeepSpeedConfig, options: dict | None = None
-                     ) -> TrainingJob:
-        """The preset's short training on one GPU worker, with `options` ({"train.method": "qlora"}) on top."""
-        job = gpu_training_job(self.job, self.train_model(), steps, self.batch_size, label, self.bench_dir, deepspeed)
-        return with_options(job, options) if options else job
+    def training_job(self, label: str, steps: int, deepspeed: DeepSpeedConfig, options: dict | None = None,
+                     preset: ModelConfig | None = None, runner: str | None = None) -> TrainingJob:
+        """A short bf16 LoRA training of a preset on one GPU, with `options` ({"train.method": "qlora"}) on top."""
+        job = gpu_training_job(self.job, self.model(preset), steps, self.batch_size, label, self.bench_dir, deepspeed)
+        return with_options(job, {"cluster.runner": runner or self.runner, **(options or {})})
+
+    def generation(self, label: str) -> GenerateConfig:
+        """The generate slice for the 1.5B preset's batched HF generate: greedy, `generation_new_tokens` each."""
+        return with_options(gpu_generate(self.generate, "hf", batch_size=64), {
+            "limit": None, "sampling.do_sample": False, "sampling.max_new_tokens": self.generation_new_tokens},
+            path="generate")
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    what: str                    # printed as the plan, and with the result
-    needs: tuple[str, ...]       # packages beyond the CPU stack
-    budget_s: int
-    run: Callable[[GpuCheckSetup], dict]
+def timed_training(job: TrainingJob) -> tuple[dict, float]:
+    """(training summary, wall seconds of the whole call: start-up, steps, checkpoint, outputs)."""
+    start = time.perf_counter()
+    summary = train_untracked(job)
+    return summary, time.perf_counter() - start
+
+
+def lora_results(summary: dict, model: ModelConfig, wall_s: float) -> dict:
+    return {"model": model.name, "runner": summary["runner"], "steps": summary["steps"],
+            "tokens_per_s": summary["tokens_per_second_per_worker"][0], "mfu": summary["telemetry"]["mfu"],
+            "final_loss": summary["final_train_loss"], "peak_allocated_gib": summary["peak_memory_gb_per_worker"][0],
+            "wall_s": wall_s}
 
 
 def check_lora(setup: GpuCheckSetup) -> dict:
-    summary = train_untracked(setup.training_job("check-lora", setup.steps, setup.job.deepspeed))
-    rate = summary["tokens_per_second_per_worker"][0]
-    setup.measured["suite_tokens_per_s"] = rate
-    return {"model": setup.train_preset.name, "steps": summary["steps"], "tokens_per_s": rate,
-            "mfu": summary["telemetry"]["mfu"], "final_loss": summary["final_train_loss"]}
+    summary, wall = timed_training(setup.training_job("check-lora", setup.steps, setup.job.deepspeed))
+    results = lora_results(summary, setup.model(), wall)
+    setup.measured.update(suite_tokens_per_s=results["tokens_per_s"], lora_wall_s=wall, lora_runner=summary["runner"])
+    return results
+
+
+def check_lora_large(setup: GpuCheckSetup) -> dict:
+    preset = setup.large_preset
+    summary, wall = timed_training(setup.training_job("check-lora-large", setup.steps, setup.job.deepspeed,
+                                                      preset=preset))
+    return lora_results(summary, setup.model(preset), wall)
 
 
 def check_lora_hf_trainer(setup: GpuCheckSetup) -> dict:
@@ -100,7 +105,7 @@ def check_lora_hf_trainer(setup: GpuCheckSetup) -> dict:
 
     rate = hf_trainer_tokens_per_second(setup.training_job("check-hf", setup.steps, setup.job.deepspeed), setup.steps)
     gc.collect()
-    torch.cuda.empty_cache()  # it ran in this process: give the memory back before vLLM asks for its share
+    torch.cuda.empty_cache()  # it ran in this process: give the memory back to the checks after it
     suite = setup.measured.get("suite_tokens_per_s")
     return {"tokens_per_s": rate, "suite_vs_hf_trainer": suite / rate if suite else None}
 
@@ -116,20 +121,59 @@ def check_qlora(setup: GpuCheckSetup) -> dict:
     if not (adapter / "adapter_model.safetensors").is_file():
         raise CheckFailed(f"no adapter saved (adapter_dir={summary['adapter_dir']})")
     return {"steps": summary["steps"], "final_loss": loss, "adapter": str(adapter),
-            "tokens_per_s": summary["tokens_per_second_per_worker"][0]}
+            "tokens_per_s": summary["tokens_per_second_per_worker"][0],
+            "peak_allocated_gib": summary["peak_memory_gb_per_worker"][0]}
 
 
 def check_zero2(setup: GpuCheckSetup) -> dict:
-    """Ray Train's TorchTrainer sets up torch.distributed over NCCL on GPU workers; DeepSpeed runs on top."""
+    """DeepSpeed ZeRO-2 over NCCL: Ray Train's process group on every GPU, or the bare runner's one-process group."""
     import torch
 
-    gpus = torch.cuda.device_count()
+    gpus = max(torch.cuda.device_count(), 1) if setup.runner == "ray" else 1
     summary = train_untracked(setup.training_job("check-zero2", ZERO2_STEPS, setup.zero2,
                                                  {"cluster.num_workers": gpus}))
     if summary["deepspeed_stage"] != 2 or summary["world_size"] != gpus:
         raise CheckFailed(f"ran stage {summary['deepspeed_stage']} on {summary['world_size']} workers, not 2 on {gpus}")
-    return {"gpus": gpus, "steps": summary["steps"], "final_loss": summary["final_train_loss"],
-            "tokens_per_s": sum(summary["tokens_per_second_per_worker"])}
+    return {"gpus": gpus, "runner": summary["runner"], "steps": summary["steps"],
+            "final_loss": summary["final_train_loss"], "tokens_per_s": sum(summary["tokens_per_second_per_worker"]),
+            "peak_allocated_gib": max(summary["peak_memory_gb_per_worker"])}
+
+
+def check_hf_generate(setup: GpuCheckSetup) -> dict:
+    """Batched HF generate of the 1.5B preset, the generation stage's own engine in a plain loop (no Ray)."""
+    model = setup.model()
+    start = time.perf_counter()
+    _, rate = generation_run(setup.generation("hf"), model, setup.job.prompt, setup.job.data_dir,
+                             str(setup.bench_dir / "runs" / "check-generate"), setup.generation_rows, local=True)
+    setup.measured.update(plain_generate_tokens_per_s=rate, plain_generate_wall_s=time.perf_counter() - start)
+    return {"model": model.name, "rows": setup.generation_rows, "new_tokens": setup.generation_new_tokens,
+            "batch_size": 64, "tokens_per_s": rate}
+
+
+def check_ray_train_overhead(setup: GpuCheckSetup) -> dict:
+    """The LoRA check's steps again with the other runner: what Ray Train adds, per step and in all."""
+    other = "bare" if setup.runner == "ray" else "ray"
+    summary, wall = timed_training(setup.training_job("check-lora-other", setup.steps, setup.job.deepspeed,
+                                                      runner=other))
+    if "suite_tokens_per_s" not in setup.measured:
+        raise CheckFailed("the lora check did not run: nothing to compare with")
+    rates = {setup.runner: setup.measured["suite_tokens_per_s"], other: summary["tokens_per_second_per_worker"][0]}
+    walls = {setup.runner: setup.measured["lora_wall_s"], other: wall}
+    return {"ray_tokens_per_s": rates["ray"], "bare_tokens_per_s": rates["bare"],
+            "ray_vs_bare_step_throughput": rates["ray"] / rates["bare"],
+            "ray_wall_s": walls["ray"], "bare_wall_s": walls["bare"], "ray_overhead_s": walls["ray"] - walls["bare"]}
+
+
+def check_ray_data_overhead(setup: GpuCheckSetup) -> dict:
+    """The same prompts through a Ray Data actor (the generation stage's path) vs the plain loop."""
+    if "plain_generate_tokens_per_s" not in setup.measured:
+        raise CheckFailed("the hf_generate check did not run: nothing to compare with")
+    start = time.perf_counter()
+    _, rate = generation_run(setup.generation("hf"), setup.model(), setup.job.prompt, setup.job.data_dir,
+                             str(setup.bench_dir / "runs" / "check-generate-ray"), setup.generation_rows)
+    plain = setup.measured["plain_generate_tokens_per_s"]
+    return {"ray_data_tokens_per_s": rate, "plain_tokens_per_s": plain, "ray_data_vs_plain": rate / plain,
+            "ray_data_wall_s": time.perf_counter() - start, "plain_wall_s": setup.measured["plain_generate_wall_s"]}
 
 
 def random_adapter(model: ModelConfig, out_dir: Path, r: int = 8, scale: float = 0.01) -> Path:
@@ -177,148 +221,25 @@ def check_vllm_vs_hf(setup: GpuCheckSetup) -> dict:
 
 
 def gpu_checks() -> list[Check]:
-    """The checks in the order they run (the HF Trainer ratio needs the suite's LoRA run first).
+    """The checks in the order they run (the ratios need the run they compare with first).
 
-    Budgets: 380 s in all, leaving ~100 s of the 480 for the setup (data artifact, the preset's random
-    weights, SmolLM2's one-time conversion, Ray); vLLM's includes its engine start (compile, CUDA graphs).
+    Budgets: 420 s in all, leaving a minute of the 480 for the setup (data artifact, Ray); the presets'
+    random weights are built by the first check that needs each; vLLM's includes its engine start.
     """
     return [
-        Check("lora", "bf16 LoRA, the suite's loop (Ray Train, 1 GPU): tokens/s and MFU", ("ray",), 70, check_lora),
-        Check("lora_hf_trainer", "the same run in HF Trainer + PEFT: tokens/s, suite / HF", (), 50,
+        Check("lora", "bf16 LoRA, the suite's loop on 1 GPU (1.5B preset): tokens/s and MFU", (), 45, check_lora),
+        Check("lora_hf_trainer", "the same run in HF Trainer + PEFT: tokens/s, suite / HF", (), 40,
               check_lora_hf_trainer),
-        Check("qlora", f"QLoRA, {QLORA_STEPS} steps on a 4-bit NF4 base: finite loss, adapter saved",
-              ("ray", "bitsandbytes"), 50, check_qlora),
-        Check("zero2_nccl", f"DeepSpeed ZeRO-2 over NCCL on every GPU present, {ZERO2_STEPS} steps",
-              ("ray", "deepspeed"), 60, check_zero2),
+        Check("lora_3b", "bf16 LoRA of the 3B preset, same steps: tokens/s and MFU", (), 45, check_lora_large),
+        Check("zero2_nccl", f"DeepSpeed ZeRO-2 over NCCL, {ZERO2_STEPS} steps", ("deepspeed",), 40, check_zero2),
+        Check("qlora", f"QLoRA, {QLORA_STEPS} step on a 4-bit NF4 base: finite loss, adapter saved",
+              ("bitsandbytes",), 35, check_qlora),
+        Check("hf_generate", "batched HF generate of the 1.5B preset, plain loop: tokens/s", (), 25,
+              check_hf_generate),
+        Check("ray_train_overhead", "the lora check's steps with the other runner: Ray Train vs bare loop",
+              ("ray",), 45, check_ray_train_overhead),
+        Check("ray_data_overhead", "hf_generate's prompts through a Ray Data actor vs the plain loop", ("ray",), 45,
+              check_ray_data_overhead),
         Check("vllm_vs_hf", "vLLM (ray.data.llm) + LoRA vs HF generate, same prompts: greedy parity, tokens/s",
-              ("ray", "vllm"), 150, check_vllm_vs_hf),
+              ("ray", "vllm"), 100, check_vllm_vs_hf),
     ]
-
-
-def missing_packages(packages: tuple[str, ...]) -> list[str]:
-    return [package for package in packages if importlib.util.find_spec(package) is None]
-
-
-class PeakDeviceMemory:
-    """The peak GPU memory in use (all processes: Ray workers and vLLM's engine too), in GiB, sampled from the
-    driver every `interval_s` with torch.cuda.mem_get_info; None without CUDA."""
-
-    def __init__(self, interval_s: float = 0.1):
-        import threading
-
-        self.interval_s, self.peak_gib, self._stop = interval_s, None, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _used_gib(self) -> float:
-        import torch
-
-        return max((total - free) / 2**30 for free, total in
-                   (torch.cuda.mem_get_info(device) for device in range(torch.cuda.device_count())))
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak_gib = max(self.peak_gib or 0.0, self._used_gib())
-            self._stop.wait(self.interval_s)
-
-    def __enter__(self) -> PeakDeviceMemory:
-        import torch
-
-        if torch.cuda.is_available():
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-
-@contextmanager
-def time_limit(seconds: float):
-    """Raise CheckTimeout in this (the main) thread after `seconds`."""
-    def expire(signum, frame):
-        raise CheckTimeout(f"over its {seconds:.0f} s budget")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
-
-def run_check(check: Check, setup: GpuCheckSetup, seconds_left: float, min_budget_s: float = 10) -> dict:
-    """One check's record: status, seconds, peak GPU memory, its measurements, and a one-line error if any.
-
-    It runs for at most its own budget or what is left of the whole run's, and not at all under `min_budget_s`.
-    """
-    record = {"name": check.name, "what": check.what, "status": "ok", "seconds": 0.0, "peak_memory_gib": None,
-              "results": {}, "error": None}
-    missing = missing_packages(check.needs)
-    budget = min(check.budget_s, seconds_left)
-    if missing:
-        return {**record, "status": "missing", "error": f"not installed: {', '.join(missing)} (make install GPU=1)"}
-    if budget < min_budget_s:
-        return {**record, "status": "skipped", "error": f"{seconds_left:.0f} s left of the gpu-check budget"}
-    start, memory = time.perf_counter(), PeakDeviceMemory()
-    try:
-        with memory, time_limit(budget):
-            record["results"] = check.run(setup)
-    except CheckTimeout as error:
-        record.update(status="timeout", error=str(error))
-    except Exception as error:  # recorded; the other checks still run
-        record.update(status="failed", error=f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
-                      if str(error).strip() else type(error).__name__)
-    record.update(seconds=time.perf_counter() - start, peak_memory_gib=memory.peak_gib)
-    return record
-
-
-def run_gpu_checks(setup: GpuCheckSetup, checks: list[Check], budget_s: float, started: float) -> list[dict]:
-    records = []
-    for check in checks:
-        print(f"gpu-check: {check.name}: {check.what} ...", flush=True)
-        records.append(run_check(check, setup, budget_s - (time.perf_counter() - started)))
-        print(f"gpu-check: {check.name}: {records[-1]['status']} ({records[-1]['seconds']:.0f} s)"
-              + (f": {records[-1]['error']}" if records[-1]["error"] else ""), flush=True)
-    return records
-
-
-def _numbers(results: dict) -> str:
-    def show(value) -> str:
-        return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-    return ", ".join(f"{key}={show(value)}" for key, value in results.items()
-                     if isinstance(value, (int, float)) and not isinstance(value, bool))
-
-
-def format_check_table(records: list[dict], device: str) -> str:
-    """One line per check, then the three targets of docs/benchmarks.md with what this run measured."""
-    rows = [("check", "status", "s", "peak GiB", "measured")]
-    for r in records:
-        memory = f"{r['peak_memory_gib']:.1f}" if r["peak_memory_gib"] is not None else "-"
-        rows.append((r["name"], r["status"], f"{r['seconds']:.0f}", memory, r["error"] or _numbers(r["results"])))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = [f"gpu-check on {device}"] + ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
-                                          for row in rows]
-    found = {key: value for r in records for key, value in r["results"].items()}
-    for name, key in (("lora_mfu", "mfu"), ("suite_vs_hf_trainer", "suite_vs_hf_trainer"),
-                      ("vllm_vs_hf_generate", "vllm_vs_hf_generate")):
-        target, value = GPU_TARGETS[name], found.get(key)
-        verdict = "not measured" if value is None else ("met" if target_met(value, target) else "MISSED")
-        lines.append(f"target {name} {target['op']} {target['value']}: "
-                     f"{'-' if value is None else f'{value:.3g}'} ({verdict})")
-    return "\n".join(lines)
-
-
-def format_check_plan(checks: list[Check], budget_s: float) -> str:
-    """What gpu-check would run: each check, its budget, and the packages it would need but lacks here."""
-    lines = [f"gpu-check would run, within {budget_s / 60:.0f} min on one H100/H200-class GPU:"]
-    base = missing_packages(GPU_CHECK_BASE_PACKAGES)
-    if base:
-        lines.append(f"  (it cannot start here: not installed: {', '.join(base)})")
-    for check in checks:
-        missing = missing_packages(check.needs)
-        lines.append(f"  {check.name:<16} {check.budget_s:>4} s  {check.what}"
-                     + (f"  [missing here: {', '.join(missing)}]" if missing else ""))
-    return "\n".join(lines)
