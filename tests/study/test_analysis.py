@@ -209,3 +209,24 @@ def test_the_command_writes_the_json_and_refuses_bad_input_in_one_line(tmp_path,
     error = capsys.readouterr().err
     assert error.startswith("python -m launch.study analyse: 2 problem(s):\n") and "Traceback" not in error
     assert f"{bad}: row 2, column 'empathy': '9' is outside the scale 1..5" in error
+
+
+@pytest.mark.parametrize("effects", [None, "system"])
+def test_the_spec_the_build_writes_system_and_a_nested_condition(tmp_path, effects):
+    """The build's spec names both `system` (against the reference replies) and `condition` (against zero-shot);
+    condition is nested in system, so it is not fitted twice: its effects are each model's contrast."""
+    import yaml
+
+    paths = write_study(tmp_path, n_raters=12, items_per_rater=8, models=("alpha", "beta"))
+    spec = yaml.safe_load(paths["spec"].read_text())
+    spec["factors"] = {"system": {"column": "system", "reference": "reference"},
+                       "condition": {"column": "condition", "reference": "zero_shot"}}
+    spec["analysis"] = {**spec["analysis"], **({"effects": effects} if effects else {})}
+    paths["spec"].write_text(yaml.safe_dump(spec))
+    result = analyse(read_responses([paths["responses"]], load_spec(paths["spec"])))
+    assert result["effects_formula"] == "system" and result["focal"] == "condition"
+    found = result["outcomes"]["empathy"]
+    assert {t["term"] for t in found["simple_effects"]} == {"condition[finetuned] | model=alpha",
+                                                            "condition[finetuned] | model=beta"}
+    assert {t["gain"] for t in found["scenarios"]} == {"condition[finetuned] | model=alpha",
+                                                       "condition[finetuned] | model=beta"}

@@ -27,7 +27,8 @@ from tide.study.describe import cell_means, interaction_means
 from tide.study.quality import QualityReport, apply_quality
 from tide.study.responses import Responses
 from tide.study.spec import StudySpec
-from tide.study.terms import Factor, StudyAnalysisError, complete_cells, factor_from, parse_effects
+from tide.study.terms import (Factor, StudyAnalysisError, complete_cells, effects_design, factor_from, full_rank,
+                              parse_effects)
 
 REFERENCE_SYSTEM, ZERO_SHOT = "reference", "zero_shot"
 
@@ -49,13 +50,18 @@ def study_factors(ratings: pd.DataFrame, spec: StudySpec) -> dict[str, Factor]:
 
 
 def effect_groups(ratings: pd.DataFrame, factors: dict[str, Factor], spec: StudySpec) -> list[list[Factor]]:
-    """The spec's `analysis.effects`; by default every factor, crossed when every cell was rated."""
+    """The spec's `analysis.effects`; by default every factor, crossed when every cell was rated, else added,
+    leaving out a factor nested in the others (a condition that each system has one of)."""
     if spec.analysis.effects is not None:
         return [[factors[name] for name in group] for group in parse_effects(spec.analysis.effects)]
     every = list(factors.values())
-    if not every:
-        return []
-    return [every] if complete_cells(ratings, every) else [[f] for f in every]
+    if not every or complete_cells(ratings, every):
+        return [every] if every else []
+    groups: list[list[Factor]] = []
+    for factor in sorted(every, key=lambda f: -len(f.levels)):
+        if full_rank(effects_design(ratings, [*groups, [factor]])):
+            groups.append([factor])
+    return groups
 
 
 def pair_contrasts(groups: list[list[Factor]]) -> list[models.Contrast]:
@@ -75,19 +81,19 @@ def pair_contrasts(groups: list[list[Factor]]) -> list[models.Contrast]:
     return out
 
 
-def condition_contrasts(ratings: pd.DataFrame, factor: Factor) -> list[models.Contrast]:
-    """For systems `model/condition` (the key's): each model's other conditions against its zero-shot."""
+def condition_contrasts(ratings: pd.DataFrame, factor: Factor, base: str = ZERO_SHOT) -> list[models.Contrast]:
+    """For systems `model/condition` (the key's): each model's other conditions against its `base` one."""
     if factor.name != "system" or not {"model", "condition"} <= set(ratings):
         return []
     pairs = ratings.groupby("system")[["model", "condition"]].first()
     out = []
     for model, group in pairs.groupby("model"):
         conditions = dict(zip(group["condition"], group.index))
-        base = ZERO_SHOT if ZERO_SHOT in conditions else sorted(conditions)[0]
+        first = base if base in conditions else sorted(conditions)[0]
         for condition, system in sorted(conditions.items()):
-            if condition == base:
+            if condition == first:
                 continue
-            weights = {factor.column(s): w for s, w in ((system, 1.0), (conditions[base], -1.0))
+            weights = {factor.column(s): w for s, w in ((system, 1.0), (conditions[first], -1.0))
                        if s != factor.reference}
             out.append((f"condition[{condition}] | model={model}", weights))
     return out
@@ -96,7 +102,9 @@ def condition_contrasts(ratings: pd.DataFrame, factor: Factor) -> list[models.Co
 def setup_for(ratings: pd.DataFrame, spec: StudySpec) -> tuple[models.Setup, dict[str, Factor]]:
     factors = study_factors(ratings, spec)
     groups = effect_groups(ratings, factors, spec)
-    contrasts = pair_contrasts(groups) + [c for g in groups if len(g) == 1 for c in condition_contrasts(ratings, g[0])]
+    base = factors["condition"].reference if "condition" in factors else ZERO_SHOT
+    contrasts = pair_contrasts(groups) + [c for g in groups if len(g) == 1
+                                          for c in condition_contrasts(ratings, g[0], base)]
     focal = spec.analysis.focal or ("condition" if any(t.startswith("condition[") for t, _ in contrasts)
                                     else next(iter(factors), None))
     gains = [c for c in contrasts if c[0].startswith(f"{focal}[")]
@@ -123,8 +131,8 @@ def analyse_outcome(setup: models.Setup, rows: pd.DataFrame, name: str, spec: St
         out["moderation"], out["moderation_fits"] = models.moderation(setup, rows, name, spec.demographics)
     out["interaction_means"] = {d: interaction_means(rows, name, focal, d, s) for d, s in spec.demographics.items()
                                 if focal in rows}
-    out["scenarios"] = (models.scenarios(setup, rows, name, spec.analysis.scenario)
-                        if spec.analysis.scenario and setup.groups else [])
+    out["scenarios"], out["scenarios_note"] = (models.scenarios(setup, rows, name, spec.analysis.scenario)
+                                               if spec.analysis.scenario and setup.groups else ([], "no scenario column"))
     if spec.analysis.ordinal and setup.groups:
         out["ordinal"] = models.ordinal(setup, rows, name)
     a = spec.analysis

@@ -98,8 +98,10 @@ def demographic_block(rows: pd.DataFrame, name: str, spec) -> tuple[pd.DataFrame
     note = {"missing": int(rows.loc[values.isna(), "participant"].nunique())}
     numeric = spec.type == "numeric" and spec.groups is None
     if numeric:
-        return present.reset_index(drop=True), centred(present[name], name, spec.per).pipe(
-            lambda c: c if c[name].std() > 0 else None), {**note, "type": "numeric", "per": spec.per}
+        note = {**note, "type": "numeric", "per": spec.per}
+        if present[name].nunique() < 2:
+            return present, None, {**note, "error": "every participant gave the same answer"}
+        return present.reset_index(drop=True), centred(present[name], name, spec.per), note
     counts = present.groupby(name)["participant"].nunique()
     rare = sorted(counts[counts < spec.min_group].index)
     used = present[~present[name].isin(rare)].reset_index(drop=True)
@@ -121,22 +123,25 @@ def _group_order(values: pd.Series, spec) -> list[str]:
     return sorted(counts.index, key=lambda level: (-counts[level], str(level)))
 
 
-def scenarios(setup: Setup, rows: pd.DataFrame, outcome: str, column: str) -> list[dict]:
-    """Each gain within each scenario, from one fit with the effects x scenario interactions."""
+def scenarios(setup: Setup, rows: pd.DataFrame, outcome: str, column: str) -> tuple[list[dict], str]:
+    """(terms, note): each gain within each scenario, from one fit with the effects x scenario interactions."""
     if not setup.gains or column not in rows or rows[column].nunique() < 2:
-        return []
+        return [], "no gain to split" if not setup.gains else f"fewer than two scenarios in {column!r}"
     scenario = factor_from(rows[column], "scenario", None, "analysis.scenario")
     design = effects_design(rows, [list(g) for g in setup.groups])
     used = sorted({c for _, weights in setup.gains for c in weights})
     levels = dummies(rows[column], scenario)
-    result = fit(setup, rows, outcome, pd.concat([design, levels, product(design[used], levels)], axis=1))
+    try:
+        result = fit(setup, rows, outcome, pd.concat([design, levels, product(design[used], levels)], axis=1))
+    except (ValueError, np.linalg.LinAlgError) as error:  # too few ratings per scenario to split
+        return [], str(error).split("\n")[0]
     terms = []
     for level in scenario.levels:
         for gain, weights in setup.gains:
             extra = {} if level == scenario.reference else {f"{c}:{scenario.column(level)}": w for c, w in weights.items()}
             terms.append({**contrast(result, {**weights, **extra}, f"{gain} | scenario={level}"),
                           "scenario": level, "gain": gain})
-    return _public(holm(terms))
+    return _public(holm(terms)), f"{len(scenario.levels)} scenarios, one fit with the gains x scenario"
 
 
 def ordinal(setup: Setup, rows: pd.DataFrame, outcome: str) -> dict:
