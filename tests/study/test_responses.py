@@ -123,6 +123,10 @@ def test_a_wide_export_with_one_column_per_item_and_question(tmp_path):
                                                                ("P2", "att"), ("P2", "i1")]  # P2 did not see i2
     assert list(table["empathy"]) == [2, 3, 5, 2, 4] and list(table["gender"]) == ["man"] * 3 + ["other"] * 2
     assert list(table["kind"]) == ["attention", "rating", "rating", "attention", "rating"]
+    rows.loc[1, "Q_i1_warmth"] = 9  # a problem names the question's own column
+    rows.to_csv(path, index=False)
+    with pytest.raises(StudyFormatError, match=r"row 3, column 'Q_i1_warmth': '9' is outside the scale 1..5"):
+        read_responses([path], spec)
 
 
 def test_one_rater_per_file(tmp_path):

@@ -145,7 +145,8 @@ def _melt_questions(frame, base, spec: StudySpec, path: Path, problems: list[str
     parts = []
     for item, columns in found.items():
         answers = {name: frame[columns[name]] if name in columns else "" for name in spec.outcomes}
-        part = base.assign(item=item, **answers)
+        where = {f"column:{name}": columns.get(name, spec.questions) for name in spec.outcomes}
+        part = base.assign(item=item, **answers, **where)  # column:NAME: the question a problem names
         parts.append(part[(part[list(spec.outcomes)] != "").any(axis=1)])  # blank: the item was not shown
     return pd.concat(parts, ignore_index=True)
 
@@ -180,7 +181,7 @@ def _convert(raw: pd.DataFrame, spec: StudySpec, key: pd.DataFrame | None, probl
     _duplicates(raw, problems, spec)
     table = _join_key(table, raw, spec, key, problems)
     for name, outcome in spec.outcomes.items():
-        column = outcome.column if spec.questions is None else f"{spec.questions} ({name})"
+        column = outcome.column if spec.questions is None else raw[f"column:{name}"]
         table[name] = _numbers(raw, name, column, problems, (outcome.min, outcome.max), outcome.integer)
     if spec.duration:
         table["duration"] = _numbers(raw, f"raw:{spec.duration}", spec.duration, problems, (0, np.inf))
@@ -211,17 +212,20 @@ def _duplicates(raw: pd.DataFrame, problems: list[str], spec: StudySpec) -> None
                                                     f"{origin['source_row']})"))
 
 
-def _numbers(raw: pd.DataFrame, field: str, column: str, problems: list[str], bounds, integer: bool = False):
-    """A column of answers as floats (blank: NaN), with a problem for each that is not a number in bounds."""
+def _numbers(raw: pd.DataFrame, field: str, column, problems: list[str], bounds, integer: bool = False):
+    """A column of answers as floats (blank: NaN), with a problem for each that is not a number in bounds;
+    `column` names the source column (a Series of names where each row came from another question)."""
     text = raw[field]
+    columns = column if isinstance(column, pd.Series) else pd.Series(column, index=raw.index)
     values = pd.to_numeric(text.replace("", np.nan), errors="coerce").astype(float)
     low, high = bounds
     bad = (text != "") & ~(values.between(low, high)) | (integer & (values % 1 != 0) & values.notna())
     scale = f"{low:g}..{high:g}"
-    for file, row, cell, value in zip(raw.loc[bad, "source_file"], raw.loc[bad, "source_row"], text[bad], values[bad]):
+    for file, row, name, cell, value in zip(raw.loc[bad, "source_file"], raw.loc[bad, "source_row"], columns[bad],
+                                            text[bad], values[bad]):
         what = ("is not a number" if np.isnan(value) else f"is not a whole number on the scale {scale}"
                 if integer and value % 1 and low <= value <= high else f"is outside the scale {scale}")
-        problems.append(_problem(file, row, column, f"{cell!r} {what}"))
+        problems.append(_problem(file, row, name, f"{cell!r} {what}"))
     return values.where(~bad)
 
 

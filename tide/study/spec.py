@@ -154,9 +154,6 @@ class StudySpec:
         key = Path(self.key)
         return key if key.is_absolute() or self.path is None else self.path.parent / key
 
-    def factor_names(self) -> tuple[str, ...]:
-        return tuple(self.factors)
-
 
 def load_spec(path: str | Path) -> StudySpec:
     """The spec in a YAML file, checked; raises StudySpecError naming the file and the option."""

@@ -9,7 +9,6 @@ column is then the term's effect, and the JSON, the report and the docs all spel
 from __future__ import annotations
 
 import itertools
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,15 +91,3 @@ def complete_cells(table: pd.DataFrame, factors: list[Factor]) -> bool:
 def full_rank(design: pd.DataFrame) -> bool:
     matrix = np.column_stack([np.ones(len(design)), design.to_numpy(dtype=float)])
     return int(np.linalg.matrix_rank(matrix)) == matrix.shape[1]
-
-
-_PART = re.compile(r"^(\w+)\[(.*)\]$")
-
-
-def split_term(term: str) -> list[tuple[str, str | None]]:
-    """"source[human response]:age" -> [("source", "human response"), ("age", None)]."""
-    parts = []
-    for part in term.split(":"):
-        match = _PART.match(part)
-        parts.append((match.group(1), match.group(2)) if match else (part, None))
-    return parts
