@@ -63,3 +63,14 @@ def test_the_human_evaluation_sections_and_figures(tmp_path, studies):
 def test_a_missing_analysis_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="report.human_study: no such analysis file: .*none.json"):
         load_studies([tmp_path / "none.json"])
+
+
+def test_report_human_study_names_the_analyses_the_report_reads(tmp_path, studies):
+    from tests.configs import config_for
+    from tide.report.render import build_report
+
+    config = config_for(**{"report.runs": [str(demo_like_runs(tmp_path / "runs"))], "report.out_dir": str(tmp_path / "out"),
+                           "report.human_study": [str(studies[0])], "report.bootstrap_samples": 20})
+    paths = build_report(config.report, seed=0)
+    markdown = Path(paths["markdown"]).read_text()
+    assert f"## {FROM_PEOPLE}: perceived_empathy" in markdown and "synthetic_study" not in markdown
