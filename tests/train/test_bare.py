@@ -66,10 +66,12 @@ def test_killed_bare_run_resumes_from_its_checkpoint_on_the_same_trajectory(bare
 def test_bare_runner_runs_deepspeed_zero2_in_a_one_process_group(train_config, tmp_path):
     import torch.distributed as dist
 
-    summary = run_training(train_config(tmp_path, *ONE_WORKER, "cluster.runner=bare", "deepspeed=zero2"))
-    assert summary["deepspeed_stage"] == 2 and summary["world_size"] == 1 and summary["status"] == "completed"
-    assert all(loss == loss for loss in losses(summary))
-    assert not dist.is_initialized()  # the group is removed afterwards
+    # Twice in one process: DeepSpeed's cached groups from the first run must not break the second.
+    for attempt in ("first", "second"):
+        summary = run_training(train_config(tmp_path / attempt, *ONE_WORKER, "cluster.runner=bare", "deepspeed=zero2"))
+        assert summary["deepspeed_stage"] == 2 and summary["world_size"] == 1 and summary["status"] == "completed"
+        assert all(loss == loss for loss in losses(summary))
+        assert not dist.is_initialized()  # the group is removed afterwards
 
 
 def test_bare_runner_refuses_several_workers_in_one_line():

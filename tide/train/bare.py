@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,20 @@ def one_process_group(device: torch.device):
         yield
     finally:
         dist.destroy_process_group()
+        _forget_deepspeed_backend()
+
+
+def _forget_deepspeed_backend() -> None:
+    """DeepSpeed caches the first group it saw: its backend (deepspeed.comm.comm.cdb) and the groups it made
+    from it (deepspeed.utils.groups: _WORLD_GROUP...). A second bare run in this process makes a new group,
+    which those stale ones would refuse ("Group ... is not registered"): forget them with the group."""
+    comm, groups = sys.modules.get("deepspeed.comm.comm"), sys.modules.get("deepspeed.utils.groups")
+    if comm is not None:
+        comm.cdb = None
+    if groups is not None:
+        for name, value in vars(groups).copy().items():
+            if name.startswith("_") and ("GROUP" in name) and name.isupper():
+                setattr(groups, name, {} if isinstance(value, dict) else None)
 
 
 def fit_bare(plan: WorkerPlan, checkpoint_root: Path) -> BareResult:
