@@ -23,7 +23,7 @@ DEMO_TRAIN ?= train=demo
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check test-gpu \
+.PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check device-wheels test-gpu \
 	scorer validate-scorer study
 
 help: ## Show this help
@@ -77,8 +77,11 @@ bench: install ## Benchmarks: one table of measured ratios vs targets + outputs/
 	$(PY) -m launch.bench $(BENCH_ARGS) $(ARGS)
 
 GPU_CHECK_ARGS ?=
-gpu-check: install ## GPU acceptance, <= 8 min on one H100/H200: LoRA MFU, HF Trainer ratio, QLoRA, ZeRO-2/NCCL, vLLM vs HF; outputs/bench/gpu.json
+gpu-check: install ## GPU acceptance, <= 8 min on one H100/H200: LoRA MFU (1.5B, 3B), HF Trainer ratio, ZeRO-2, QLoRA, generate, Ray overheads, vLLM; outputs/bench/gpu.json
 	$(PY) -m launch.gpu_check $(GPU_CHECK_ARGS) $(ARGS)
+
+device-wheels: install ## The cp312 wheels gpu-check needs on the lent GPU machine (device-wheels/, <= 60 MiB with the project) + the device call to make
+	$(PY) -m launch.device_wheels $(DEVICE_WHEELS_ARGS)
 
 test-gpu: install ## Run the GPU tests (-m gpu; each needs CUDA, the vLLM ones vllm too: make install GPU=1)
 	$(PY) -m pytest -m gpu $(PYTEST_ARGS)
