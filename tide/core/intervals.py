@@ -2,6 +2,7 @@
 
 - `bootstrap_mean`: the mean with a percentile-bootstrap interval (rows resampled, seeded);
 - `percentile_interval`: the central interval of any bootstrap samples (e.g. whole-group resamples);
+- `wilson_interval`: a proportion's interval (Wilson score), for rates over few rows;
 - `fisher_z_interval`: a correlation's interval on Fisher's z scale, with the variance the caller gives
   (1 / (n - 3) for Pearson, 1.06 / (n - 3) for Spearman, Fieller et al. 1957);
 - `format_interval`: value and interval as text, "n/a" where any is missing.
@@ -47,6 +48,19 @@ def fisher_z_interval(rho: float, n: int, variance_factor: float = 1.0, level: f
     half = norm.ppf(0.5 + level / 2) * math.sqrt(variance_factor / (n - 3))
     z = math.atanh(max(min(rho, 0.999999), -0.999999))
     return math.tanh(z - half), math.tanh(z + half)
+
+
+def wilson_interval(successes: int, n: int, level: float = LEVEL) -> tuple[float, float]:
+    """A proportion's Wilson score interval (sound for the few at-risk rows a run holds, where a bootstrap
+    of 3 rows is degenerate); (nan, nan) when n is 0."""
+    from scipy.stats import norm
+
+    if n <= 0:
+        return math.nan, math.nan
+    q, p = norm.ppf(0.5 + level / 2), successes / n
+    centre = (p + q * q / (2 * n)) / (1 + q * q / n)
+    half = q * math.sqrt(p * (1 - p) / n + q * q / (4 * n * n)) / (1 + q * q / n)
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
 
 
 def format_interval(value, low=None, high=None, digits: int = 3, signed: bool = False) -> str:

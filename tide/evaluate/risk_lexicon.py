@@ -46,13 +46,16 @@ _CONTRACTIONS = {
     "theyve": "they've", "thats": "that's", "whats": "what's", "theres": "there's", "shes": "she's",
     "wouldve": "would've", "couldve": "could've", "shouldve": "should've", "aint": "ain't", "idk": "i don't know",
 }
+# Chat spellings, read as their words when matching (the trained encoder sees the text as written).
+_CHAT = {"wanna": "want to", "gonna": "going to", "gotta": "got to", "imma": "i'm going to", "rn": "right now"}
+_CHAT_WORD = re.compile(r"\b(" + "|".join(_CHAT) + r")\b", re.IGNORECASE)
 _CONTRACTION = re.compile(r"\b(" + "|".join(_CONTRACTIONS) + r")\b", re.IGNORECASE)
 _MISSING_SPACE = re.compile(r"([a-z][.!?])([A-Z])")  # "it.Its" in the C-SSRS text
 _CURLY = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
 _CLAUSE_BREAK = re.compile(r"[.!?;:\n]|,\s|\b(?:but|because|though|although|however|so)\b")
 _NEGATION = re.compile(r"\b(?:not|never|no|nobody|without|don't|doesn't|didn't|won't|wouldn't|isn't|aren't|"
-                       r"wasn't|weren't|cannot|can't|couldn't|shouldn't|haven't|hasn't|i'm not|stop)\b")
+                       r"wasn't|weren't|cannot|can't|couldn't|shouldn't|haven't|hasn't|i'm not)\b")
 # Negation words that do not negate what follows them.
 _NOT_NEGATING = re.compile(r"\b(?:can't stop|cannot stop|couldn't stop|can't help|not sure|not just|never stop|"
                            r"no longer|not only|don't know|doesn't stop|won't stop|no matter)\b")
@@ -66,12 +69,14 @@ _PERSON = re.compile(rf"\b(?:(?P<first>{_FIRST})|(?P<second>{_SECOND})|(?P<third
 _WORD = re.compile(r"[a-z']+")
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, chat: bool = False) -> str:
     """One spelling for training posts and scored turns: HTML entities decoded, curly quotes straight,
-    lost apostrophes restored ("dont" -> "don't"), a space after a sentence end glued to the next one."""
+    lost apostrophes restored ("dont" -> "don't"), a space after a sentence end glued to the next one;
+    chat=True also spells out chat words ("wanna" -> "want to") for matching."""
     text = html.unescape(str(text or "")).translate(_CURLY)
     text = _MISSING_SPACE.sub(r"\1 \2", text)
-    return _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], text)
+    text = _CONTRACTION.sub(lambda m: _CONTRACTIONS[m.group(1).lower()], text)
+    return _CHAT_WORD.sub(lambda m: _CHAT[m.group(1).lower()], text) if chat else text
 
 
 def package_lexicon() -> dict[str, list[str]]:
@@ -138,7 +143,7 @@ class RiskLexicon:
         self.suicide = tuple(c for c in SUICIDE_CONSTRUCTS if c in self.patterns)
 
     def matches(self, text: str) -> list[Match]:
-        low = normalise(text).lower()
+        low = normalise(text, chat=True).lower()
         return [read_match(low, c, m) for c, p in self.patterns.items() for m in p.finditer(low)]
 
     def feature_names(self) -> list[str]:
