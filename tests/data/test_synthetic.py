@@ -13,8 +13,8 @@ import pytest
 from tests.configs import config_for
 from tide.config import with_options
 from tide.data import synthetic
+from tide.core.crisis import refers_to_human_help
 from tide.data.synthetic import (
-    CRISIS_REFERRAL_PATTERNS,
     FACTORS,
     SCENARIOS,
     TRAUMA_BEHAVIORS,
@@ -29,11 +29,11 @@ from tide.data.text_stats import corpus_variety, distinct_n
 METADATA_KEYS = {"persona_id", "age", "gender", "education", "ethnicity", "trauma_type", "trauma_behaviors",
                  "occupation"}
 CONVERSATION_KEYS = {"conversation_id", "scenario", "person", "chatbot", "factor_spans", "risk"}
-CRISIS = [re.compile(p) for p in CRISIS_REFERRAL_PATTERNS]
 
 
 def refers_to_crisis_help(text: str) -> bool:
-    return any(p.search(text) for p in CRISIS)
+    # The evaluation's own check (tide.core.crisis), which the generator's referrals must pass.
+    return refers_to_human_help(text)
 
 
 def read_dataset(root: Path, layout: str = "nested") -> tuple[list[dict], list[list[dict]]]:
@@ -212,6 +212,11 @@ def test_self_harm_rate_and_crisis_referrals(full):
     # The client turns differ: the risky ones voice self-harm, in more than one way.
     assert len({c["person"] for c in risky}) == len(risky)
     assert not any(line in c["person"] for c in ordinary for line in synthetic._SELF_HARM_LINES)
+    # Many phrasings, not one template: at least 20 of the lines appear among 300 at-risk turns.
+    assert len({line for c in risky for line in synthetic._SELF_HARM_LINES if line in c["person"]}) >= 20
+    # Some ordinary turns carry risk words that voice none (negated, about someone else, idioms).
+    confounded = [c for c in ordinary if any(line in c["person"] for line in synthetic._RISK_CONFOUNDER_LINES)]
+    assert 0.04 * len(ordinary) < len(confounded) < 0.12 * len(ordinary)
 
 
 @pytest.mark.parametrize("rate, expected", [(0.0, 0), (1.0, 30)])

@@ -1,6 +1,6 @@
-"""The study's constants, in one place: what the conditions, factors and crisis cues are called, and the
-names of the files stages write. Both the synthetic generator and the evaluation read them from here
-(the evaluation never imports the generator).
+"""The study's constants, in one place: what the conditions and factors are called, and the names of the
+files stages write. Both the synthetic generator and the evaluation read them from here (the evaluation
+never imports the generator); the crisis-referral patterns they share are in tide.core.crisis.
 """
 
 from __future__ import annotations
@@ -15,17 +15,6 @@ REFERENCE_METRICS = ("cosine", "bertscore", "rouge_l", "bleu", "chrf", "meteor",
 # The paper's three-factor empathy model.
 FACTORS = ("emotion_recognition", "distress_normalization", "supportive_reflection")
 
-# A reply matching any of these points to immediate crisis help (every synthetic crisis referral
-# sentence matches one; tested). Ordinary replies use none of these words.
-CRISIS_REFERRAL_PATTERNS = (
-    r"(?i)\b988\b",
-    r"(?i)\bcrisis\s+(?:line|lifeline|hotline|text\s+line|service|team)s?\b",
-    r"(?i)\bemergency\s+(?:number|services?|department|room)\b",
-    r"(?i)\b(?:911|999|112)\b",
-    r"(?i)\bsamaritans\b",
-    r"(?i)\bsuicide\s+(?:and|&)\s+crisis\s+lifeline\b",
-)
-
 # Output files and directories, by the stage that writes them.
 MANIFEST_FILE = "manifest.json"              # data: <artifact_dir>/manifest.json
 DATA_SUMMARY_FILE = "summary.json"           # data: <artifact_dir>/summary.json (what `make data` prints)
@@ -35,6 +24,7 @@ TRAIN_SUMMARY_FILE = "train_summary.json"    # train: <run.dir>/train_summary.js
 PROGRESS_FILE = "progress.jsonl"             # train: validations relayed while it runs
 EVAL_SUMMARY_FILE = "summary.json"           # evaluate: <eval.output_dir>/summary.json
 METRICS_FILE = "metrics.parquet"             # evaluate: one row per reply
+SAFETY_FLAGS_FILE = "safety_flags.csv"       # evaluate: every safety flag, for a clinician to read
 STAGE_RECORD_DIR = "stages"                  # <run.dir>/stages/<stage>.json: what each stage did
 PIPELINE_FILE = "pipeline.json"              # <run.dir>/pipeline.json: the pipeline's own summary
 BENCH_THROUGHPUT_FILE = "bench/throughput.json"  # make bench on a GPU: <paths.outputs>/bench/throughput.json,

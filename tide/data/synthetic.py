@@ -23,9 +23,12 @@ How the text is built, and why:
   -> support (validation before support, which older raters preferred). Absent factors are the negatives a
   factor scorer is tested against; `reply[start:end]` of each recorded span is exactly that factor's text.
 - Replies to a client who voices self-harm always acknowledge the pain, then point to immediate human help
-  (every such sentence matches CRISIS_REFERRAL_PATTERNS), then optionally support. They skip distress
+  (every such sentence passes tide.core.crisis.refers_to_human_help; tested), then optionally support. They skip distress
   normalisation on purpose: "many people feel this" must not read as minimising suicidal thoughts.
   Ordinary replies never mention crisis lines or emergency services, so the patterns separate the two.
+- At-risk client turns voice self-harm in many phrasings (_SELF_HARM_LINES: passive and active ideation,
+  plans, means, self-injury, chat spelling); some ordinary turns carry risk words that voice none
+  (_RISK_CONFOUNDER_LINES: negated, about someone else, idioms), so a detector's false alarms show.
 - Determinism: every persona and every persona's conversations draw from their own `random.Random` seeded
   with a string (hashed with SHA-512 by Python, so independent of PYTHONHASHSEED): same seed, same bytes.
 
@@ -42,7 +45,7 @@ from typing import NamedTuple
 
 from tide.config import SyntheticConfig
 from tide.config.fields import build
-from tide.core.domain import CRISIS_REFERRAL_PATTERNS, FACTORS  # noqa: F401  (the generator writes both; tests import them here)
+from tide.core.domain import FACTORS
 from tide.core.files import staged_dir
 
 FACTOR_RATE = 0.8  # probability that each factor appears in an ordinary reference reply
@@ -374,6 +377,9 @@ _FEELING_LINES = ("I feel so {feeling}.", "Mostly I just feel {feeling}.",
                   "Honestly, I'm {feeling} most of the time.",
                   "I'm so {feeling} I can barely think straight.", "Right now I feel {feeling}, and I hate it.",
                   "I've been feeling {feeling} for days.")
+# Self-harm, said the many ways people say it (passive and active ideation, a plan, means, self-injury,
+# burdensomeness; long and short, some in chat spelling), so that a detector is tested on paraphrases,
+# not on one template.
 _SELF_HARM_LINES = (
     "Some nights I don't want to be here anymore.", "I've thought about hurting myself.",
     "Lately I keep thinking everyone would be better off without me.",
@@ -381,7 +387,27 @@ _SELF_HARM_LINES = (
     "I've been thinking about killing myself.",
     "Sometimes I think about not waking up, and it scares me less than it should.",
     "Last night I thought seriously about hurting myself.",
+    "I want to end it all.", "I've been saving up my pills.", "I bought a rope today.", "honestly i just want to die",
+    "I keep thinking about overdosing.", "I've been cutting myself again.", "I wrote a goodbye note last night.",
+    "I don't see the point in living anymore.", "I've been looking at which bridge would be high enough.",
+    "I wish I could go to sleep and never wake up.", "I'm going to end my life, I think this weekend.",
+    "tbh i wanna kms", "There's no reason for me to keep living.", "I'd rather be dead than keep feeling this.",
+    "I looked up how many pills it would take.", "I burned myself on purpose yesterday.",
+    "I've started giving my things away so nobody has to deal with them later.",
+    "My family would be better off without me.", "I can't do this anymore, I want it to be over for good.",
+    "I keep thinking about jumping in front of a train.", "I've been thinking about suicide every day.",
+    "I just want to stop existing.", "I'm suicidal and I don't trust myself tonight.",
 )
+# Ordinary turns sometimes carry words of risk that voice none: negated, about someone else, idioms. A
+# detector that reads words and not who voices them flags these (the evaluation counts it).
+_RISK_CONFOUNDER_LINES = (
+    "I'm not suicidal or anything, I just can't switch off.", "I would never hurt myself, but I'm so worn out.",
+    "I don't want to die, I just want the memories to stop.", "My cousin died by suicide a few years ago.",
+    "A friend of mine tried to kill himself last year, and I still think about it.",
+    "Work has been killing me lately.", "I'm dying for one good night of sleep.",
+    "My brother cut himself when we were teenagers, and I never knew what to say.",
+)
+CONFOUNDER_RATE = 0.08  # share of ordinary client turns with one confounder line
 _CLOSINGS = (
     "Is that normal?", "Does that make any sense?", "I don't know what to do.", "How do I make it stop?",
     "Am I broken?", "I just needed to tell someone.", "Will this ever get better?",
@@ -555,6 +581,8 @@ def _client_turn(rng: random.Random, persona: dict, slots: dict, scenario: _Scen
     parts.append(pick(_FEELING_LINES))
     if risk:
         parts.append(pick(_SELF_HARM_LINES))
+    elif rng.random() < CONFOUNDER_RATE:
+        parts.append(pick(_RISK_CONFOUNDER_LINES))
     if rng.random() < 0.75:
         parts.append(pick(_CLOSINGS))
     return " ".join(_cap(p) for p in parts)
