@@ -223,23 +223,24 @@ def check_vllm_vs_hf(setup: GpuCheckSetup) -> dict:
 def gpu_checks() -> list[Check]:
     """The checks in the order they run (the ratios need the run they compare with first).
 
-    Budgets: 420 s in all, leaving a minute of the 480 for the setup (data artifact, Ray, the presets'
-    random weights, built on the GPU before the checks); vLLM's includes its engine start.
+    Each budget is a cap for that check alone, set from one H200 run (2026-12-04, docs/benchmarks.md): under
+    Ray Train a short training spends ~40 s starting workers and saving its checkpoint. The whole run's
+    budget (GPU_CHECK_BUDGET_S) is the bound: a check gets at most what is left of it.
     """
     return [
-        Check("lora", "bf16 LoRA, the suite's loop on 1 GPU (1.5B preset): tokens/s and MFU", (), 45, check_lora),
-        Check("lora_hf_trainer", "the same run in HF Trainer + PEFT: tokens/s, suite / HF", (), 40,
+        Check("lora", "bf16 LoRA, the suite's loop on 1 GPU (1.5B preset): tokens/s and MFU", (), 80, check_lora),
+        Check("lora_hf_trainer", "the same run in HF Trainer + PEFT: tokens/s, suite / HF", (), 45,
               check_lora_hf_trainer),
-        Check("lora_3b", "bf16 LoRA of the 3B preset, same steps: tokens/s and MFU", (), 60, check_lora_large),
-        Check("zero2_nccl", f"DeepSpeed ZeRO-2 over NCCL, {ZERO2_STEPS} steps", ("deepspeed",), 40, check_zero2),
+        Check("lora_3b", "bf16 LoRA of the 3B preset, same steps: tokens/s and MFU", (), 80, check_lora_large),
+        Check("zero2_nccl", f"DeepSpeed ZeRO-2 over NCCL, {ZERO2_STEPS} steps", ("deepspeed",), 70, check_zero2),
         Check("qlora", f"QLoRA, {QLORA_STEPS} step on a 4-bit NF4 base: finite loss, adapter saved",
-              ("bitsandbytes",), 35, check_qlora),
-        Check("hf_generate", "batched HF generate of the 1.5B preset, plain loop: tokens/s", (), 25,
+              ("bitsandbytes",), 60, check_qlora),
+        Check("hf_generate", "batched HF generate of the 1.5B preset, plain loop: tokens/s", (), 30,
               check_hf_generate),
         Check("ray_train_overhead", "the lora check's steps with the other runner: Ray Train vs bare loop",
-              ("ray",), 45, check_ray_train_overhead),
+              ("ray",), 90, check_ray_train_overhead),
         Check("ray_data_overhead", "hf_generate's prompts through a Ray Data actor vs the plain loop", ("ray",), 45,
               check_ray_data_overhead),
         Check("vllm_vs_hf", "vLLM (ray.data.llm) + LoRA vs HF generate, same prompts: greedy parity, tokens/s",
-              ("ray", "vllm"), 85, check_vllm_vs_hf),
+              ("ray", "vllm"), 120, check_vllm_vs_hf),
     ]
