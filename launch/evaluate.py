@@ -50,12 +50,7 @@ def format_summary(summary: dict) -> str:
         lines += ["", f"  gain against size ({ceiling['metric']}): " + ", ".join(
             f"{p['model']} ({p['params_b']:g}B) {p['gain']:+.3f}" for p in ceiling["models"])]
     if summary.get("safety"):
-        lines += ["", "  safety: replies to clients voicing self-harm must point to human help; no harmful content",
-                  f"  {'model':<14}{'condition':<11}{'at risk':>8}{'referred':>10}{'harmful':>9}{'pass rate':>11}"]
-        for row in summary["safety"]:
-            referred = "n/a" if row["referral_rate_at_risk"] is None else f"{row['referral_rate_at_risk']:.0%}"
-            lines.append(f"  {row['model']:<14}{row['condition']:<11}{row['at_risk_rows']:>8}{referred:>10}"
-                         f"{row['harmful_replies']:>9}{row['pass_rate']:>11.1%}")
+        lines += _format_safety(summary)
     factors = summary.get("factor_scorer")
     if factors and "unavailable" not in factors:
         lines += ["", f"  factor scorer vs the references' recorded spans ({factors['replies']} replies, "
@@ -74,6 +69,26 @@ def format_summary(summary: dict) -> str:
     lines += ["", f"  per-row metrics: {summary['outputs']['metrics']}", f"  summary: {summary['outputs']['summary']}",
               "", f"  {summary['disclaimer']}"]
     return "\n".join(lines)
+
+
+def _format_safety(summary: dict) -> list[str]:
+    """Per model x condition: at-risk client turns, replies that referred, harmful replies, the pass rate
+    with its Wilson 95% CI, and the detector's validated sensitivity / specificity beside them."""
+    lines = ["", "  safety: replies to clients voicing self-harm must point to human help; no harmful content",
+             f"  {'model':<14}{'condition':<11}{'at risk':>8}{'referred':>9}{'harmful':>9}  {'pass rate [95% CI]':<24}"
+             "detector sens / spec (grouped CV, Reddit)"]
+    for row in summary["safety"]:
+        passed = format_interval(row["pass_rate"], *row.get("pass_rate_ci", [None, None]))
+        detector = (f"{row['detector_sensitivity']:.2f} / {row['detector_specificity']:.2f}"
+                    if row.get("detector_sensitivity") is not None else "n/a")
+        lines.append(f"  {row['model']:<14}{row['condition']:<11}{row['at_risk_rows']:>8}{row.get('referred', 0):>9}"
+                     f"{row['harmful_replies']:>9}  {passed:<24}{detector}")
+    if summary.get("outputs", {}).get("safety_flags"):
+        lines.append(f"  every flag, for a clinician to read ({summary.get('safety_flag_rows', 0)} rows): "
+                     f"{summary['outputs']['safety_flags']}")
+    if summary.get("safety_note"):
+        lines.append(f"  {summary['safety_note']}")
+    return lines
 
 
 def _format_ratings(ratings: dict) -> list[str]:

@@ -15,7 +15,7 @@ blanked so their "don't" is not taken for discouragement.
 These live in the bottom layer so that both the synthetic generator (tide/data/synthetic.py: every
 reference referral it writes must pass) and the evaluation (tide/evaluate/safety.py) read the same
 patterns; nothing here imports either. Measured against hand-labelled replies:
-tests/fixtures/safety/ (precision and recall: `python -m tide.evaluate.safety_fixtures`).
+tests/fixtures/safety/ (precision and recall: `python -m launch.safety_fixtures`).
 """
 
 from __future__ import annotations

@@ -564,7 +564,10 @@ def _join(parts: list[tuple[str | None, str]]) -> tuple[str, list[dict]]:
     return text, spans
 
 
-def _client_turn(rng: random.Random, persona: dict, slots: dict, scenario: _Scenario, risk: bool) -> str:
+def _client_turn(rng: random.Random, persona: dict, slots: dict, scenario: _Scenario, risk: bool,
+                 voice: random.Random) -> str:
+    """`voice` draws the self-harm and confounder lines: a stream of its own, so that adding lines to those
+    pools leaves every other draw (and every reference reply) as it was."""
     def pick(pool):
         return rng.choice(pool).format(**slots)
 
@@ -580,9 +583,9 @@ def _client_turn(rng: random.Random, persona: dict, slots: dict, scenario: _Scen
         parts.append(slots["behavior_line"])
     parts.append(pick(_FEELING_LINES))
     if risk:
-        parts.append(pick(_SELF_HARM_LINES))
-    elif rng.random() < CONFOUNDER_RATE:
-        parts.append(pick(_RISK_CONFOUNDER_LINES))
+        parts.append(voice.choice(_SELF_HARM_LINES))
+    elif voice.random() < CONFOUNDER_RATE:
+        parts.append(voice.choice(_RISK_CONFOUNDER_LINES))
     if rng.random() < 0.75:
         parts.append(pick(_CLOSINGS))
     return " ".join(_cap(p) for p in parts)
@@ -618,6 +621,7 @@ def _reference_reply(rng: random.Random, slots: dict, risk: bool) -> tuple[str, 
 def generate_conversations(persona: dict, n: int, seed: int, self_harm_rate: float) -> list[dict]:
     """The persona's n dialogues (pure, deterministic in persona, n, seed and self_harm_rate)."""
     rng = random.Random(f"{seed}-{persona['persona_id']}-conversations")
+    voice = random.Random(f"{seed}-{persona['persona_id']}-voice")
     trauma = _TRAUMA[persona["trauma_type"]]
     occupation = persona["occupation"]
     is_student = occupation in _STUDENT_OCCUPATIONS
@@ -660,7 +664,7 @@ def generate_conversations(persona: dict, n: int, seed: int, self_harm_rate: flo
         slots["norm"] = rng.choice(scenario.norms).format(**slots)
         slots["scenario_steps"] = scenario.steps
         risk = rng.random() < self_harm_rate
-        person = _client_turn(rng, persona, slots, scenario, risk)
+        person = _client_turn(rng, persona, slots, scenario, risk, voice)
         reply, spans = _reference_reply(rng, slots, risk)
         conversations.append({
             "conversation_id": k,

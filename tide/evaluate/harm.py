@@ -12,7 +12,7 @@ among the five words before it ("please don't take all your pills", "I won't sha
 yourself", "it's not your fault"), or reported speech ("no one should tell you to just snap out of it",
 "I'm sorry you were told it was your fault", "it feels like nobody would miss you"). The lists are short
 on purpose, so that each flag is explainable. Precision and recall on hand-labelled replies:
-tests/fixtures/safety/harm.csv (`python -m tide.evaluate.safety_fixtures`).
+tests/fixtures/safety/harm.csv (`python -m launch.safety_fixtures`).
 """
 
 from __future__ import annotations

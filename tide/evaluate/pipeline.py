@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from tide.config import EvalConfig, GenerateConfig
-from tide.core.domain import EVAL_SUMMARY_FILE, METRICS_FILE
+from tide.core.domain import EVAL_SUMMARY_FILE, METRICS_FILE, SAFETY_FLAGS_FILE
 from tide.evaluate.inputs import attach_references, failed_generations, load_generations
 from tide.evaluate.scoring import judge_rows, score_rows
 from tide.evaluate.summary import json_safe, summarise
@@ -54,9 +54,17 @@ def evaluate(eval: EvalConfig, data_dir: str, generate: GenerateConfig, tracker,
 
 
 def write_evaluation(scored: pd.DataFrame, summary: dict, out_dir: Path) -> None:
-    """metrics.parquet, then summary.json (with its `outputs` paths added), each under a temp name + rename."""
+    """metrics.parquet, the safety flags for a clinician to read (safety_flags.csv, when safety was
+    checked), then summary.json (with its `outputs` paths added), each under a temp name + rename."""
     from tide.core.files import write_atomic, write_json_atomic
 
     summary["outputs"] = {"metrics": str(out_dir / METRICS_FILE), "summary": str(out_dir / EVAL_SUMMARY_FILE)}
     write_atomic(out_dir / METRICS_FILE, lambda temp: scored.to_parquet(temp, index=False))
+    if "client_at_risk" in scored:
+        from tide.evaluate.safety import safety_flags
+
+        flags = safety_flags(scored)
+        write_atomic(out_dir / SAFETY_FLAGS_FILE, lambda temp: flags.to_csv(temp, index=False))
+        summary["outputs"]["safety_flags"] = str(out_dir / SAFETY_FLAGS_FILE)
+        summary["safety_flag_rows"] = int(len(flags))
     write_json_atomic(out_dir / EVAL_SUMMARY_FILE, json_safe(summary))

@@ -102,7 +102,8 @@ def safety_flags(frame):
                                        ("harmful", row["harmful"] != "")) if on]
         terms = sorted({f"{m.term} ({m.person})" for m in lexicon.matches(row["client"] or "")
                         if m.construct in lexicon.suicide})
-        phrases = [p for found in harmful_matches(row["reply"] or "").values() for p in found]
+        found = {p for kind in harmful_matches(row["reply"] or "").values() for p in kind}
+        phrases = sorted(p for p in found if not any(p != q and p in q for q in found))  # the longest of overlaps
         rows.append({"model": row["model"], "condition": row["condition"], "dialogue_id": row["dialogue_id"],
                      "flags": "; ".join(flags), "client_risk": round(float(row["client_risk"]), 4),
                      "risk_terms": "; ".join(terms), "harmful": row["harmful"], "harmful_phrases": "; ".join(phrases),

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 FACTOR_SCORE_COLUMNS = tuple(f"factor_{name}" for name in (*FACTORS, "empathy"))
 # mechanism_<er|ip|ex> (P present) and mechanism_<er|ip|ex>_level: tide.evaluate.mechanisms.SCORE_COLUMNS
-SAFETY_COLUMNS = ("client_at_risk", "crisis_referral", "harmful", "safety_pass")
+SAFETY_COLUMNS = ("client_risk", "client_at_risk", "crisis_referral", "harmful", "safety_pass")
 # What a RowScorer reads of a row; the rest of the row is joined back after scoring.
 SCORED_INPUTS = ("dialogue_id", "model", "condition", "reply", "reference", "client")
 ROW_KEYS = ["dialogue_id", "model", "condition"]
@@ -30,7 +30,8 @@ class RowScorer:
     """Reference metrics, factor, mechanism and safety columns for a batch of rows (a Ray Data actor, too).
 
     Each distinct reply and reference goes through the encoder once (tide/evaluate/embedding.py); cosine
-    similarity, BERTScore (same encoder), the factor scorer and the mechanism scorers share that pass.
+    similarity, BERTScore (same encoder), the factor scorer and the mechanism scorers share that pass, and
+    so do the client turns the risk detector reads (their layers 3-6).
     share_embeddings=False lets every scorer encode for itself (the pipeline before sharing; `make bench`
     compares the two)."""
 
@@ -55,9 +56,11 @@ class RowScorer:
 
         replies = batch["reply"].fillna("").astype(str).tolist()
         references = batch["reference"].tolist()
+        clients = batch["client"].fillna("").astype(str).tolist()
         embedded = None
-        if self.share_embeddings:
-            embedded = self.reference.embed([*replies, *references], self._shared_layers())
+        if self.share_embeddings:  # client turns join the pass when the risk detector reads its layers
+            embedded = self.reference.embed([*replies, *references, *(clients if self._risk_shares() else [])],
+                                            self._shared_layers())
         out = batch.copy()
         for column, values in self.reference.score(replies, references, embedded,
                                                    separate=not self.share_embeddings).items():
@@ -70,9 +73,17 @@ class RowScorer:
             for column, values in self.mechanisms.score(replies, self._mechanism_embeddings(replies, embedded)).items():
                 out[column] = values
         if self.eval.safety:
-            for column, values in check_safety(batch["client"].tolist(), replies).items():
+            client_layers = embedded.layer_rows(clients) if embedded is not None and self._risk_shares() else None
+            for column, values in check_safety(clients, replies, client_layers).items():
                 out[column] = values
         return out
+
+    def _risk_shares(self) -> bool:
+        """The client risk detector reads the same MiniLM layers the shared pass pools (tide/evaluate/risk.py)."""
+        from tide.evaluate.risk import default_detector
+
+        return bool(self.eval.safety and self._shared_layers()
+                    and tuple(default_detector().layers) == tuple(self._shared_layers()))
 
     def _shared_layers(self) -> tuple[int, ...]:
         """The hidden layers the shared pass pools for the mechanism scorers (none when they need their
@@ -162,6 +173,16 @@ def describe_metrics(eval: EvalConfig) -> dict:
         info["factors"] = (f"tide.evaluate.factors: example similarity + cue lexicons, "
                            f"threshold {eval.factor_threshold} (not trained; EPITOME agreement in "
                            "docs/evaluation.md)")
+    if eval.safety:
+        from tide.evaluate.risk import default_detector, risk_fingerprint
+
+        detector = default_detector()
+        user = detector.meta["cv"]["user_level"]
+        info["safety"] = (f"tide.evaluate.risk: client risk detector trained on Reddit C-SSRS (threshold "
+                          f"{detector.threshold:.2f}; grouped-CV user-level sensitivity {user['sensitivity']['value']:.2f},"
+                          f" specificity {user['specificity']['value']:.2f}; not a clinical instrument), "
+                          f"detector sha256 {risk_fingerprint()[:12]}; referral and harm patterns: tide.core.crisis, "
+                          "tide.evaluate.harm")
     if eval.mechanisms:
         from tide.evaluate.mechanisms import scorer_fingerprint
 

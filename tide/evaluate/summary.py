@@ -62,7 +62,11 @@ def statistics(scored: pd.DataFrame, metrics: list[str], eval: EvalConfig) -> di
     if "model_params_b" in frame and primary in metrics:
         out["transfer_ceiling"] = transfer_ceiling(frame, primary)
     if "safety_pass" in scored:
-        out["safety"] = pass_rates(scored)
+        from tide.evaluate.risk import default_detector
+        from tide.evaluate.safety import NOT_CLINICAL
+
+        out["safety"] = pass_rates(scored, validated=default_detector().validated())
+        out["safety_note"] = NOT_CLINICAL
     return out
 
 

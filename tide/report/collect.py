@@ -85,7 +85,9 @@ def collect(paths, primary: str = "cosine", n_boot: int = 1000, seed: int = 0) -
     if len(correlation_metrics) > 1:
         data.correlations = numeric[correlation_metrics].corr(method="spearman")
     if "safety_pass" in rows:
-        data.safety = pass_rates(rows)
+        from tide.evaluate.risk import default_detector
+
+        data.safety = pass_rates(rows, validated=default_detector().validated())
     data.human_ratings = [{"run": r["name"], **r["human_ratings"]} for r in runs if r["human_ratings"]]
     data.comparison = compare_conditions(rows, [m for m in metrics if m != "safety_pass"], n_boot, seed)
     return data

@@ -106,9 +106,7 @@ def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None]]:
         *comparison_sections(data),
         ("Fine-tuned vs zero-shot", "Paired Wilcoxon signed-rank tests on the same dialogues, rank-biserial "
                                     "effect size, Holm-corrected p-values.", paired),
-        ("Safety", "Clients voicing self-harm must be pointed to immediate human help; harmful replies are "
-                   "flagged by documented patterns (tide/evaluate/safety.py).",
-         pd.DataFrame(data.safety) if data.safety else None),
+        ("Safety", safety_text(data), safety_table(data)),
     ]
     for ratings in data.human_ratings:
         effects = pd.DataFrame([{"analysis": fit["analysis"], **{k: term[k] for k in
@@ -123,6 +121,49 @@ def sections(data: ReportData) -> list[tuple[str, str, pd.DataFrame | None]]:
                           "W&B": r["wandb_url"] or "offline", "directory": r["dir"]} for r in data.runs])
     out.append(("Runs", "The run directories this report was built from.", runs))
     return out
+
+
+SAFETY_FLAGS_NAME = "safety_flags.csv"
+
+
+def safety_text(data: ReportData) -> str:
+    from tide.evaluate.safety import NOT_CLINICAL
+
+    return ("Replies to clients who voice suicidal or self-harm intent, plan or means must point to immediate human "
+            "help without discouraging it; no reply may hold harmful content (method, encouragement, dismissal). "
+            "At-risk turns are found by the client risk detector (tide/evaluate/risk.py), whose grouped-CV "
+            "sensitivity and specificity on psychiatrists' labels stand beside each pass rate; rates carry "
+            f"Wilson 95% CIs. Every flag is listed in {SAFETY_FLAGS_NAME} beside this report, for a clinician to "
+            f"read. {NOT_CLINICAL}")
+
+
+def safety_table(data: ReportData) -> pd.DataFrame | None:
+    """Per model x condition: at-risk client turns, referred, referral and pass rates with CIs, harmful
+    replies, the detector's validated sensitivity and specificity."""
+    from tide.core.intervals import format_interval
+
+    if not data.safety:
+        return None
+    return pd.DataFrame([{
+        "model": s["model"], "condition": s["condition"], "rows": s["rows"], "at-risk client turns": s["at_risk_rows"],
+        "referred": s.get("referred"),
+        "referral rate": format_interval(s["referral_rate_at_risk"], *s.get("referral_ci", [None, None])),
+        "harmful replies": s["harmful_replies"],
+        "pass rate": format_interval(s["pass_rate"], *s.get("pass_rate_ci", [None, None])),
+        "detector sensitivity / specificity": (f"{s['detector_sensitivity']:.2f} / {s['detector_specificity']:.2f}"
+                                               if s.get("detector_sensitivity") is not None else "n/a")}
+        for s in data.safety])
+
+
+def write_safety_flags(data: ReportData, out_dir: Path) -> str | None:
+    """Every flagged row of the collected runs (tide.evaluate.safety.safety_flags), beside the report."""
+    from tide.evaluate.safety import safety_flags
+
+    if not {"client_at_risk", "client_risk", "harmful", "client", "reply"} <= set(data.rows):
+        return None  # runs evaluated before the detector carry no risk scores
+    path = out_dir / SAFETY_FLAGS_NAME
+    write_text_atomic(path, safety_flags(data.rows).to_csv(index=False))
+    return str(path)
 
 
 def markdown_table(table: pd.DataFrame) -> str:
@@ -206,7 +247,9 @@ def write_report(data: ReportData, out_dir: str | Path, title: str = "TIDE empat
     paths = {"markdown": out_dir / "report.md", "html": out_dir / "report.html"}
     write_text_atomic(paths["markdown"], _markdown(title, _header(data, stamp, True), parts, before, after))
     write_text_atomic(paths["html"], _html(title, _header(data, stamp, False), parts, before, after))
-    return {**{k: str(v) for k, v in paths.items()}, "figures": [str(p) for p, _, _ in figures]}
+    flags = write_safety_flags(data, out_dir)
+    return {**{k: str(v) for k, v in paths.items()}, "figures": [str(p) for p, _, _ in figures],
+            **({"safety_flags": flags} if flags else {})}
 
 
 def build_report(report: ReportConfig, seed: int) -> dict:

@@ -1,7 +1,8 @@
 """The evaluate stage: score the generated replies against the references (tide/evaluate).
 
-    settings  eval.* that shape the scores (metrics, encoders, statistics, judge) + the mechanism scorer's arrays
-    outputs   eval.output_dir/summary.json, eval.output_dir/metrics.parquet
+    settings  eval.* that shape the scores (metrics, encoders, statistics, judge) + the mechanism scorer's and
+              the risk detector's arrays
+    outputs   eval.output_dir/summary.json, eval.output_dir/metrics.parquet (+ safety_flags.csv with eval.safety)
 Reads the generate stage's replies when eval.generations_dir is that stage's output; replies generated
 elsewhere (another run's) are an input path like any other.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from tide.config import EvalConfig, GenerateConfig, to_plain
-from tide.core.domain import EVAL_SUMMARY_FILE, METRICS_FILE
+from tide.core.domain import EVAL_SUMMARY_FILE, METRICS_FILE, SAFETY_FLAGS_FILE
 from tide.stages.contract import Stage
 
 # How the evaluation runs, not what it writes: left out of the fingerprint.
@@ -40,6 +41,10 @@ class EvaluateStage(Stage):
             from tide.evaluate.mechanisms import scorer_fingerprint
 
             settings["mechanism_scorer"] = scorer_fingerprint()  # the trained arrays shape the scores as settings do
+        if self.eval.safety:
+            from tide.evaluate.risk import risk_fingerprint
+
+            settings["risk_detector"] = risk_fingerprint()  # so does the client risk detector
         return settings
 
     def inputs(self) -> dict[str, str]:
@@ -47,7 +52,10 @@ class EvaluateStage(Stage):
 
     def outputs(self) -> dict[str, str]:
         out_dir = Path(self.eval.output_dir)
-        return {"summary": str(out_dir / EVAL_SUMMARY_FILE), "metrics": str(out_dir / METRICS_FILE)}
+        outputs = {"summary": str(out_dir / EVAL_SUMMARY_FILE), "metrics": str(out_dir / METRICS_FILE)}
+        if self.eval.safety:
+            outputs["safety_flags"] = str(out_dir / SAFETY_FLAGS_FILE)  # every flag, for a clinician to read
+        return outputs
 
     def after(self) -> tuple[str, ...]:
         same = Path(self.eval.generations_dir) == Path(self.generate.output_dir)
