@@ -8,7 +8,7 @@ and prints, with 95% CIs over user resamples: AUC, sensitivity and specificity a
 at-risk users (Ideation, Behavior, Attempt) against Supportive ones, per user (a user is flagged when any
 post is) and per post, and the Indicator users' flag rate; --json writes them as
 {"user_level": {"auc", "sensitivity", "specificity", "threshold", "n"}, "post_level": {...},
-"indicator_flag_rate"} (each figure {"value", "ci_low", "ci_high"}) plus what the reader repaired.
+"indicator_flag_rate"} (each rate {"value", "ci_low", "ci_high"}); what the reader repaired is printed.
 On users the detector was trained on this is not a validation, and it says so. Bad input: one line on
 stderr, exit status 2.
 """
@@ -74,6 +74,16 @@ def format_validation(result: dict) -> str:
     return "\n".join(lines)
 
 
+LEVEL_KEYS = ("auc", "sensitivity", "specificity", "threshold", "n")
+
+
+def figures_json(result: dict) -> dict:
+    """The issue's shape exactly: {"user_level": {auc, sensitivity, specificity, threshold, n}, "post_level":
+    {...}, "indicator_flag_rate"}; each rate {"value", "ci_low", "ci_high"} (the flag rate with its n)."""
+    return {**{level: {key: result[level][key] for key in LEVEL_KEYS} for level in ("user_level", "post_level")},
+            "indicator_flag_rate": result["indicator_flag_rate"]}
+
+
 def main(argv=None) -> int:
     from tide.core.files import write_json_atomic
     from tide.evaluate.cssrs import CssrsFormatError
@@ -89,7 +99,7 @@ def main(argv=None) -> int:
         return 2
     print(format_validation(result))
     if args.json:
-        write_json_atomic(args.json, json_safe({**result, "note": NOT_CLINICAL}))
+        write_json_atomic(args.json, json_safe(figures_json(result)))
         print(f"  JSON: {args.json}")
     return 0
 

@@ -70,10 +70,15 @@ def test_train_then_validate_on_a_small_directory(tmp_path, capsys):
     assert "AUC" in printed and "16 of 16 users were in the detector's training data" in printed
     assert "not a clinical instrument" in printed
     figures = json.loads(out.read_text())
+    assert set(figures) == {"user_level", "post_level", "indicator_flag_rate"}  # the shape
     for level in ("user_level", "post_level"):
-        assert set(figures[level]) >= {"auc", "sensitivity", "specificity", "threshold", "n"}
-        assert set(figures[level]["auc"]) == {"value", "ci_low", "ci_high"}
-    assert figures["user_level"]["n"] == 13 and figures["indicator_flag_rate"]["n"] == 3
+        assert set(figures[level]) == {"auc", "sensitivity", "specificity", "threshold", "n"}
+        for rate in ("auc", "sensitivity", "specificity"):
+            assert set(figures[level][rate]) == {"value", "ci_low", "ci_high"}
+            assert figures[level][rate]["ci_low"] <= figures[level][rate]["value"] <= figures[level][rate]["ci_high"]
+    assert figures["user_level"]["n"] == 13 and figures["post_level"]["n"] == 27
+    assert set(figures["indicator_flag_rate"]) == {"value", "ci_low", "ci_high", "n"}
+    assert figures["indicator_flag_rate"]["n"] == 3
 
 
 def test_validate_refuses_bad_input_in_one_line(tmp_path, capsys):
