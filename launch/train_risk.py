@@ -38,6 +38,9 @@ def format_report(report: dict) -> str:
     lines.append(format_figures(cv))
     lines.append("  each head alone (AUC user / post): " + ", ".join(
         f"{head} {h['user_auc']:.3f} / {h['post_auc']:.3f}" for head, h in cv["heads"].items()))
+    if cv["sensitivity_threshold"] < cv["threshold"]:
+        lines.append(f"  threshold: {cv['threshold']:.2f}, the gate's split; {report['settings']['target_sensitivity']:.0%} "
+                     f"sensitivity would need {cv['sensitivity_threshold']:.2f}, which flags texts that voice no risk")
     check = cv["cross_fitted"]
     lines.append(f"  cross-fitted threshold (each fold's from the other folds): sensitivity "
                  f"{check['sensitivity']:.3f}, specificity {check['specificity']:.3f}")

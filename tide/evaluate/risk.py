@@ -1,4 +1,4 @@
-"""Client risk: the probability that a client turn voices current suicidal or self-harm intent, plan or means.
+"""Client risk: a score for whether a client turn voices current suicidal or self-harm intent, plan or means.
 
 Trained on psychiatrists' labels (Reddit C-SSRS, Gaur et al. 2019, CC BY 4.0: tide/evaluate/cssrs.py) by
 tide/evaluate/risk_training.py and shipped as plain arrays in tide/evaluate/scorers/ (risk.npz: float32
@@ -12,9 +12,13 @@ docs/evaluation.md):
 - an embedding head on the text's mean-pooled hidden states of all-MiniLM-L6-v2's layers 3-6, from the
   suite's shared encoder pass (tide/evaluate/embedding.py; the same features as the EPITOME scorers).
 
-`threshold` (in risk.json) was chosen for sensitivity on the grouped-CV scores: the highest threshold at
-which at least 90% of at-risk users have a post at or above it. Validated on Reddit posts, which are not
-chat turns and not a clinical population: this is a research flag, not a clinical instrument.
+Behind both, an untrained gate (tide/evaluate/risk_gate.py) asks whether the writer voices suicide or
+self-harm at all: texts that pass score 0.5 + 0.5p, the rest 0.5p (a monotone score, not a calibrated
+probability). `threshold` (in risk.json) was chosen for sensitivity on the grouped-CV scores: the highest
+at which 90% of at-risk users have a post at or above it, but never below the gate (0.5), under which
+texts that voice no risk would be flagged. Validated on Reddit posts, which are not chat turns and not a
+clinical population: this is a research flag, not a clinical instrument (docs/evaluation.md has the
+figures and what they do not show).
 """
 
 from __future__ import annotations

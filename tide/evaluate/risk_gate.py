@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-from tide.evaluate.risk_lexicon import _CLAUSE_BREAK, _NEGATION, _NOT_NEGATING, _PERSON, RiskLexicon, normalise
+from tide.evaluate.risk_lexicon import CLAUSE_BREAK, NEGATION, NOT_NEGATING, PERSON, RiskLexicon, normalise
 
 GATE_CONSTRUCTS = ("Passive suicidal ideation", "Active suicidal ideation & suicidal planning", "Direct self-injury",
                    "Other suicidal language")
@@ -76,17 +76,17 @@ def _about_someone_else(sentence: str) -> bool:
     low = sentence.lower()
     if _OTHER_SELF.search(low) or _THIRD_AFTER_MY.search(low):
         return True
-    first = _PERSON.search(low)
+    first = PERSON.search(low)
     return bool(first and (first.group("third") or first.group("second")))
 
 
 def _negated(sentence: str, phrase: str) -> bool:
     """A negation in the sentence's first clause ("I'm not suicidal, I just can't sleep"; not "I'm giving
     my things away so nobody has to deal with them"), unless the phrase itself holds one."""
-    if _NEGATION.search(phrase.lower()):
+    if NEGATION.search(phrase.lower()):
         return False
-    first = _CLAUSE_BREAK.split(sentence.lower(), maxsplit=1)[0]
-    return bool(_NEGATION.search(first)) and not _NOT_NEGATING.search(first)
+    first = CLAUSE_BREAK.split(sentence.lower(), maxsplit=1)[0]
+    return bool(NEGATION.search(first)) and not NOT_NEGATING.search(first)
 
 
 def lexicon_voices(lexicon: RiskLexicon, sentence: str) -> bool:

@@ -53,11 +53,11 @@ _CONTRACTION = re.compile(r"\b(" + "|".join(_CONTRACTIONS) + r")\b", re.IGNORECA
 _MISSING_SPACE = re.compile(r"([a-z][.!?])([A-Z])")  # "it.Its" in the C-SSRS text
 _CURLY = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
 
-_CLAUSE_BREAK = re.compile(r"[.!?;:\n]|,\s|\b(?:but|because|though|although|however|so)\b")
-_NEGATION = re.compile(r"\b(?:not|never|no|nobody|without|don't|doesn't|didn't|won't|wouldn't|isn't|aren't|"
+CLAUSE_BREAK = re.compile(r"[.!?;:\n]|,\s|\b(?:but|because|though|although|however|so)\b")
+NEGATION = re.compile(r"\b(?:not|never|no|nobody|without|don't|doesn't|didn't|won't|wouldn't|isn't|aren't|"
                        r"wasn't|weren't|cannot|can't|couldn't|shouldn't|haven't|hasn't|i'm not)\b")
 # Negation words that do not negate what follows them.
-_NOT_NEGATING = re.compile(r"\b(?:can't stop|cannot stop|couldn't stop|can't help|not sure|not just|never stop|"
+NOT_NEGATING = re.compile(r"\b(?:can't stop|cannot stop|couldn't stop|can't help|not sure|not just|never stop|"
                            r"no longer|not only|don't know|doesn't stop|won't stop|no matter)\b")
 _FIRST = r"i|i'm|i've|i'd|i'll|me|my|myself|mine|im|ive"
 _SECOND = r"you|you're|you've|you'll|your|yourself|yourselves|u|ur"
@@ -65,7 +65,7 @@ _THIRD = (r"he|she|they|him|her|his|hers|their|them|himself|herself|themselves|h
           r"brother|sister|mom|mum|dad|mother|father|son|daughter|wife|husband|boyfriend|girlfriend|partner|"
           r"cousin|uncle|aunt|grandma|grandpa|grandmother|grandfather|someone|somebody|people|person|classmate|"
           r"coworker|roommate|neighbor|neighbour|friends|kid|teen|celebrity|guy|girl|man|woman")
-_PERSON = re.compile(rf"\b(?:(?P<first>{_FIRST})|(?P<second>{_SECOND})|(?P<third>{_THIRD}))\b")
+PERSON = re.compile(rf"\b(?:(?P<first>{_FIRST})|(?P<second>{_SECOND})|(?P<third>{_THIRD}))\b")
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -115,7 +115,7 @@ def _person_of(term: str, prefix: str) -> str:
     """Who the term is about: its own pronoun first ("kill myself", "killed himself"), else the last
     person word of the clause before it, else nobody in particular (counted as the writer)."""
     for source in (term, prefix):
-        found = list(_PERSON.finditer(source))
+        found = list(PERSON.finditer(source))
         if found:
             last = found[-1] if source is prefix else found[0]
             return "self" if last.group("first") else "second" if last.group("second") else "other"
@@ -125,10 +125,10 @@ def _person_of(term: str, prefix: str) -> str:
 def read_match(text: str, construct: str, match: re.Match) -> Match:
     """One match in its clause: negated, second person, other person or self."""
     start = match.start()
-    breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
+    breaks = [m.end() for m in CLAUSE_BREAK.finditer(text, 0, start)]
     prefix = text[breaks[-1] if breaks else 0:start]
     window = " ".join(_WORD.findall(prefix)[-3:])
-    if _NEGATION.search(window) and not _NOT_NEGATING.search(" ".join(_WORD.findall(prefix)[-4:]) + " "
+    if NEGATION.search(window) and not NOT_NEGATING.search(" ".join(_WORD.findall(prefix)[-4:]) + " "
                                                               + match.group(0)):
         return Match(construct, match.group(0), start, "negated")
     return Match(construct, match.group(0), start, _person_of(match.group(0), prefix))
@@ -158,7 +158,7 @@ class RiskLexicon:
             for m in self.matches(text):
                 counts[(m.construct, m.person)] = counts.get((m.construct, m.person), 0) + 1
             words = _WORD.findall(normalise(text).lower())
-            persons = [p for p in _PERSON.finditer(" ".join(words))]
+            persons = [p for p in PERSON.finditer(" ".join(words))]
             n = max(len(words), 1)
             row = [counts.get((c, "self"), 0) for c in self.constructs]
             row += [counts.get((c, person), 0) for c in self.suicide for person in PERSONS[1:]]
