@@ -18,7 +18,10 @@ from tide.train.trainer import train
 
 # First losses of the DDP run below (seed 42, small model, FAST settings), recorded once. A change
 # here means the data order, the model, the loss masking or the optimizer changed: check why first.
-GOLDEN_FIRST_LOSSES = [6.931329011917114, 6.9332826137542725, 6.927830934524536]
+# Re-recorded 2026-12-04 when the synthetic corpus changed (issue 20: at-risk client turns in varied
+# phrasings, commit 52cd2da), which changes the data and the tiny model's tokenizer; the old values
+# still held at the commit before it (2c3c12b), with the bare-runner loop changes already in.
+GOLDEN_FIRST_LOSSES = [6.947773694992065, 6.944946050643921, 6.929872751235962]
 
 
 def run_training(config, tracker=None) -> dict:
