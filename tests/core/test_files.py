@@ -41,3 +41,16 @@ def test_a_staged_directory_replaces_the_target_whole_or_not_at_all(tmp_path):
     with staged_dir(target) as staging:
         (staging / "weights").write_text("v2")
     assert (target / "weights").read_text() == "v2" and sorted(p.name for p in tmp_path.iterdir()) == ["adapter"]
+
+
+def test_files_digest_changes_with_content_and_presence(tmp_path):
+    from tide.core.files import files_digest
+
+    a, b = tmp_path / "a.npz", tmp_path / "b.json"
+    a.write_bytes(b"arrays")
+    missing = files_digest([a, b])
+    b.write_text("{}")
+    present = files_digest([a, b])
+    b.write_text('{"retrained": true}')
+    assert len({missing, present, files_digest([a, b])}) == 3
+    assert files_digest([a, b]) == files_digest([str(a), str(b)])

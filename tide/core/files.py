@@ -89,3 +89,15 @@ def staged_dir(target: Path, tag: str = "tmp"):
         replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def files_digest(paths) -> str:
+    """sha256 over the files' bytes, in the order given; a missing file hashes as the word "missing"
+    (so its absence is part of the digest, and the file appearing later changes it)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in paths:
+        path = Path(path)
+        digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()

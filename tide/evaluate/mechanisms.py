@@ -126,14 +126,10 @@ def predict_probabilities(arrays: dict, vectorizer, replies: list[str], layer_fe
 def scorer_fingerprint(directory: str | Path | None = None) -> str:
     """sha256 of the scorer's arrays and metadata: a retrained or updated scorer changes the evaluation
     stage's fingerprint, so its old scores are never reused."""
-    import hashlib
+    from tide.core.files import files_digest
 
     directory = Path(directory or SCORER_DIR)
-    digest = hashlib.sha256()
-    for name in (MODEL_FILE, META_FILE):
-        path = directory / name
-        digest.update(path.read_bytes() if path.is_file() else b"missing")
-    return digest.hexdigest()
+    return files_digest([directory / MODEL_FILE, directory / META_FILE])
 
 
 class MechanismScorer:

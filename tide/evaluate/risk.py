@@ -24,7 +24,6 @@ figures and what they do not show).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from pathlib import Path
 
@@ -92,12 +91,10 @@ def sentence_vectors(encoder, batch_size: int = 64):
 
 def risk_fingerprint(directory: str | Path | None = None) -> str:
     """sha256 of the detector's arrays and metadata (a retrained detector reruns the evaluation)."""
+    from tide.core.files import files_digest
+
     directory = Path(directory or SCORER_DIR)
-    digest = hashlib.sha256()
-    for name in (RISK_MODEL_FILE, RISK_META_FILE):
-        path = directory / name
-        digest.update(path.read_bytes() if path.is_file() else b"missing")
-    return digest.hexdigest()
+    return files_digest([directory / RISK_MODEL_FILE, directory / RISK_META_FILE])
 
 
 class RiskDetector:
