@@ -23,8 +23,6 @@ Exit 0: the set is ready (device-wheels/, git-ignored); 1: a step failed or the 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import base64
 import os
 import shutil
 import subprocess
@@ -146,11 +144,6 @@ def fetch(out: Path, pins: dict[str, str]) -> None:
     source = [requirement(w, pins) for w in WHEELS if w.source]
     _pip(["download", "--no-deps", "-q", "-d", str(out), *target_flags(), *binary])
     _pip(["wheel", "--no-deps", "-q", "--no-binary", ":all:", "-w", str(out), *source], env={"DS_BUILD_OPS": "0"})
-
-
-def _record_line(name: str, data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{name},sha256={digest},{len(data)}"
 
 
 def slim_wheel(path: Path, drop: Callable[[str], bool]) -> int:

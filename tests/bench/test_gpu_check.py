@@ -147,7 +147,7 @@ def test_every_check_runs_end_to_end_on_cpu_with_the_tiny_preset(ray_local, data
     from tide.train.job import TrainingJob
 
     monkeypatch.setattr(gpu_check, "gpu_training_job", cpu_training_job)
-    monkeypatch.setattr(GpuCheckSetup, "generation", lambda self, label: self.generate.__class__(**{
+    monkeypatch.setattr(GpuCheckSetup, "generation", lambda self: self.generate.__class__(**{
         **vars(self.generate), "batch_size": 8, "gpus_per_actor": 0, "limit": None}))
     config = config_for(**{"model.path": str(tiny_model_dir), "model.hf_id": None,
                            "data.artifact_dir": str(data_artifact), "cluster.storage_path": str(tmp_path / "ray")})

@@ -63,7 +63,7 @@ class GpuCheckSetup:
         job = gpu_training_job(self.job, self.model(preset), steps, self.batch_size, label, self.bench_dir, deepspeed)
         return with_options(job, {"cluster.runner": runner or self.runner, **(options or {})})
 
-    def generation(self, label: str) -> GenerateConfig:
+    def generation(self) -> GenerateConfig:
         """The generate slice for the 1.5B preset's batched HF generate: greedy, `generation_new_tokens` each."""
         return with_options(gpu_generate(self.generate, "hf", batch_size=64), {
             "limit": None, "sampling.do_sample": False, "sampling.max_new_tokens": self.generation_new_tokens},
@@ -87,7 +87,7 @@ def lora_results(summary: dict, model: ModelConfig, wall_s: float) -> dict:
 def check_lora(setup: GpuCheckSetup) -> dict:
     summary, wall = timed_training(setup.training_job("check-lora", setup.steps, setup.job.deepspeed))
     results = lora_results(summary, setup.model(), wall)
-    setup.measured.update(suite_tokens_per_s=results["tokens_per_s"], lora_wall_s=wall, lora_runner=summary["runner"])
+    setup.measured.update(suite_tokens_per_s=results["tokens_per_s"], lora_wall_s=wall)
     return results
 
 
@@ -143,7 +143,7 @@ def check_hf_generate(setup: GpuCheckSetup) -> dict:
     """Batched HF generate of the 1.5B preset, the generation stage's own engine in a plain loop (no Ray)."""
     model = setup.model()
     start = time.perf_counter()
-    _, rate = generation_run(setup.generation("hf"), model, setup.job.prompt, setup.job.data_dir,
+    _, rate = generation_run(setup.generation(), model, setup.job.prompt, setup.job.data_dir,
                              str(setup.bench_dir / "runs" / "check-generate"), setup.generation_rows, local=True)
     setup.measured.update(plain_generate_tokens_per_s=rate, plain_generate_wall_s=time.perf_counter() - start)
     return {"model": model.name, "rows": setup.generation_rows, "new_tokens": setup.generation_new_tokens,
@@ -169,7 +169,7 @@ def check_ray_data_overhead(setup: GpuCheckSetup) -> dict:
     if "plain_generate_tokens_per_s" not in setup.measured:
         raise CheckFailed("the hf_generate check did not run: nothing to compare with")
     start = time.perf_counter()
-    _, rate = generation_run(setup.generation("hf"), setup.model(), setup.job.prompt, setup.job.data_dir,
+    _, rate = generation_run(setup.generation(), setup.model(), setup.job.prompt, setup.job.data_dir,
                              str(setup.bench_dir / "runs" / "check-generate-ray"), setup.generation_rows)
     plain = setup.measured["plain_generate_tokens_per_s"]
     return {"ray_data_tokens_per_s": rate, "plain_tokens_per_s": plain, "ray_data_vs_plain": rate / plain,
