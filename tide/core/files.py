@@ -101,3 +101,17 @@ def files_digest(paths) -> str:
         path = Path(path)
         digest.update(path.read_bytes() if path.is_file() else b"missing")
     return digest.hexdigest()
+
+
+def file_problem(path, row: int | None, column: str, problem: str) -> str:
+    """The one-line form every reader reports a bad cell in: `path: row R, column 'C': problem`."""
+    where = f"row {row}, " if row is not None else ""
+    return f"{path}: {where}column {column!r}: {problem}"
+
+
+class FileFormatError(ValueError):
+    """A problem in an input file; the message (file_problem) names the file, the row and the column."""
+
+    def __init__(self, path, row: int | None, column: str, problem: str):
+        self.path, self.row, self.column, self.problem = str(path), row, column, problem
+        super().__init__(file_problem(path, row, column, problem))

@@ -31,6 +31,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tide.core.files import FileFormatError
+
 CSSRS_FILE = "500_Reddit_users_posts_labels.csv"
 COLUMNS = ("User", "Post", "Label")
 LABELS = ("Supportive", "Indicator", "Ideation", "Behavior", "Attempt")
@@ -66,12 +68,8 @@ _SUBSTITUTION = re.compile("|".join(re.escape(k) for k in sorted(SUBSTITUTIONS, 
 _BYTE_ESCAPE = re.compile(r"(?:\\x[0-9a-f]{2})+")
 
 
-class CssrsFormatError(ValueError):
+class CssrsFormatError(FileFormatError):
     """A problem in the C-SSRS file; the message names the file, the row and the column."""
-
-    def __init__(self, path: Path | str, row: int | None, column: str, problem: str):
-        where = f"row {row}, " if row is not None else ""
-        super().__init__(f"{path}: {where}column {column!r}: {problem}")
 
 
 @dataclass

@@ -18,6 +18,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from tide.core.files import FileFormatError
+
 MECHANISMS = ("emotional_reactions", "interpretations", "explorations")
 FILES = {"emotional_reactions": "emotional-reactions-reddit.csv",
          "interpretations": "interpretations-reddit.csv",
@@ -28,13 +30,8 @@ REQUIRED_TEXT = ("sp_id", "rp_id", "seeker_post", "response_post")
 LEVELS = {"0": 0, "1": 1, "2": 2}
 
 
-class EpitomeFormatError(ValueError):
+class EpitomeFormatError(FileFormatError):
     """A problem in an EPITOME file; the message names the file, the row and the column."""
-
-    def __init__(self, path: Path | str, row: int | None, column: str, problem: str):
-        self.path, self.row, self.column, self.problem = str(path), row, column, problem
-        where = f"row {row}, " if row is not None else ""
-        super().__init__(f"{path}: {where}column {column!r}: {problem}")
 
 
 @dataclass

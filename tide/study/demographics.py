@@ -11,11 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from tide.core.files import file_problem
 from tide.study.spec import DemographicSpec
-
-
-def _problem(file, row, column, text: str) -> str:
-    return f"{file}: row {row}, column {column!r}: {text}"
 
 
 def group_labels(cuts) -> list[str]:
@@ -64,7 +61,7 @@ def demographic_columns(raw: pd.DataFrame, table: pd.DataFrame, demographics: di
         if demographic.type == "numeric":
             values = pd.to_numeric(text.replace("", np.nan), errors="coerce").astype(float)
             bad = (text != "") & values.isna()
-            problems += [_problem(f, r, demographic.column, f"{cell!r} is not a number")
+            problems += [file_problem(f, r, demographic.column, f"{cell!r} is not a number")
                          for f, r, cell in zip(raw.loc[bad, "source_file"], raw.loc[bad, "source_row"], text[bad])]
             out[name] = grouped(values, demographic.groups) if demographic.groups else values
         else:
@@ -77,5 +74,5 @@ def _consistent(raw: pd.DataFrame, text: pd.Series, column: str, problems: list[
     for file, row, participant, answer in zip(raw["source_file"], raw["source_row"], raw["participant"], text):
         seen = first.setdefault(participant, (answer, file, row))
         if seen[0] != answer:
-            problems.append(_problem(file, row, column, f"participant {participant!r} answers {answer!r} here but "
+            problems.append(file_problem(file, row, column, f"participant {participant!r} answers {answer!r} here but "
                                                         f"{seen[0]!r} on {seen[1]} row {seen[2]}"))

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from tide.core.files import file_problem
 from tide.study.demographics import demographic_columns
 from tide.study.spec import FROM_FILE, KEY_COLUMNS, KINDS, StudySpec, parse_expected
 
@@ -45,10 +46,6 @@ class Responses:
     def ratings(self) -> pd.DataFrame:
         """The rating items (not the attention or gold checks)."""
         return self.table[self.table["kind"] == "rating"]
-
-
-def _problem(file, row, column, text: str) -> str:
-    return f"{file}: row {row}, column {column!r}: {text}"
 
 
 def read_responses(paths, spec: StudySpec) -> Responses:
@@ -89,7 +86,7 @@ def _missing_columns(frame: pd.DataFrame, needed, path: Path, problems: list[str
     missing = [column for column in dict.fromkeys(needed) if column not in frame.columns]
     header = [c for c in frame.columns if c not in ("source_file", "source_row")]
     shown = ", ".join(header[:15]) + (f", ... ({len(header)} columns)" if len(header) > 15 else "")
-    problems += [_problem(path, 1, column, f"missing from the header ({shown})") for column in missing]
+    problems += [file_problem(path, 1, column, f"missing from the header ({shown})") for column in missing]
     return bool(missing)
 
 
@@ -140,7 +137,7 @@ def _melt_questions(frame, base, spec: StudySpec, path: Path, problems: list[str
         if match := pattern.match(column):
             found.setdefault(match["item"], {})[by_column[match["outcome"]]] = column
     if not found:
-        problems.append(_problem(path, 1, spec.questions, "no question column matches this template"))
+        problems.append(file_problem(path, 1, spec.questions, "no question column matches this template"))
         return None
     parts = []
     for item, columns in found.items():
@@ -159,14 +156,14 @@ def read_key(path: Path, spec: StudySpec, problems: list[str]) -> pd.DataFrame |
     for row, item, kind, expected in zip(key["source_row"], key["item_id"], key["kind"],
                                          key.get("expected", pd.Series("", index=key.index))):
         if kind not in KINDS:
-            problems.append(_problem(path, row, "kind", f"{kind!r} is not one of {', '.join(KINDS)}"))
+            problems.append(file_problem(path, row, "kind", f"{kind!r} is not one of {', '.join(KINDS)}"))
         elif kind != "rating":
             try:
                 parse_expected(expected, spec.outcomes)
             except ValueError as error:
-                problems.append(_problem(path, row, "expected", str(error)))
+                problems.append(file_problem(path, row, "expected", str(error)))
     twice = key["item_id"].duplicated(keep="first")
-    problems += [_problem(path, row, "item_id", f"{item!r} appears twice in the key")
+    problems += [file_problem(path, row, "item_id", f"{item!r} appears twice in the key")
                  for row, item in zip(key.loc[twice, "source_row"], key.loc[twice, "item_id"])]
     columns = [c for c in KEY_COLUMNS if c in key.columns] + [c for c in key.columns if c not in KEY_COLUMNS]
     return key[columns].drop(columns=["source_file", "source_row"]).drop_duplicates("item_id")
@@ -195,7 +192,7 @@ def _convert(raw: pd.DataFrame, spec: StudySpec, key: pd.DataFrame | None, probl
 
 def _require(raw: pd.DataFrame, field: str, column: str, problems: list[str]) -> None:
     empty = raw[field] == ""
-    problems += [_problem(f, r, column, "empty") for f, r in zip(raw.loc[empty, "source_file"], raw.loc[empty, "source_row"])]
+    problems += [file_problem(f, r, column, "empty") for f, r in zip(raw.loc[empty, "source_file"], raw.loc[empty, "source_row"])]
 
 
 def _duplicates(raw: pd.DataFrame, problems: list[str], spec: StudySpec) -> None:
@@ -208,7 +205,7 @@ def _duplicates(raw: pd.DataFrame, problems: list[str], spec: StudySpec) -> None
             index=False):
         origin = first.loc[(participant, item)]
         what = f"participant {participant!r} answers" + ("" if between else f" item {item!r}")
-        problems.append(_problem(file, row, column, f"{what} twice (first: {origin['source_file']} row "
+        problems.append(file_problem(file, row, column, f"{what} twice (first: {origin['source_file']} row "
                                                     f"{origin['source_row']})"))
 
 
@@ -225,7 +222,7 @@ def _numbers(raw: pd.DataFrame, field: str, column, problems: list[str], bounds,
                                             text[bad], values[bad]):
         what = ("is not a number" if np.isnan(value) else f"is not a whole number on the scale {scale}"
                 if integer and value % 1 and low <= value <= high else f"is outside the scale {scale}")
-        problems.append(_problem(file, row, name, f"{cell!r} {what}"))
+        problems.append(file_problem(file, row, name, f"{cell!r} {what}"))
     return values.where(~bad)
 
 
@@ -235,7 +232,7 @@ def _join_key(table, raw, spec: StudySpec, key, problems: list[str]) -> pd.DataF
         return table.assign(kind="rating", expected="")
     unknown = ~raw["item"].isin(key["item_id"]) & (raw["item"] != "")
     column = spec.item or spec.questions
-    problems += [_problem(f, r, column, f"{item!r} is not in the key ({spec.key})")
+    problems += [file_problem(f, r, column, f"{item!r} is not in the key ({spec.key})")
                  for f, r, item in zip(raw.loc[unknown, "source_file"], raw.loc[unknown, "source_row"],
                                        raw.loc[unknown, "item"])]
     joined = table.merge(key.rename(columns={"item_id": "item"}), on="item", how="left", validate="many_to_one")
@@ -253,5 +250,5 @@ def _factors(table: pd.DataFrame, raw: pd.DataFrame, spec: StudySpec, problems: 
         bad = rating & ((values == "") | (~values.isin(allowed) if allowed else False))
         for file, row, value in zip(table.loc[bad, "source_file"], table.loc[bad, "source_row"], values[bad]):
             what = "empty" if value == "" else f"{value!r} is not one of {', '.join(factor.levels)}"
-            problems.append(_problem(file, row, factor.column, what))
+            problems.append(file_problem(file, row, factor.column, what))
         table[name] = values.where(rating)
