@@ -68,6 +68,14 @@ def test_experiments_compose(experiment):
         assert cfg["train"]["lora"]["r"] == 16 and cfg["deepspeed"]["stage"] == 2
 
 
+def test_slurm_cluster_puts_everything_on_its_shared_storage(tmp_path):
+    cfg = OmegaConf.to_container(compose_config(["cluster=slurm"]), resolve=True)
+    slurm = cfg["cluster"]["slurm"]
+    assert slurm["storage"] == str(tmp_path) and cfg["cluster"]["storage_path"] == f"{tmp_path}/ray"
+    assert slurm["nodes"] >= 2 and slurm["partition"] is None
+    assert OmegaConf.to_container(compose_config())["cluster"]["slurm"] is None
+
+
 def test_unknown_option_is_refused():
     from hydra.errors import MissingConfigException
 

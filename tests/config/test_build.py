@@ -80,6 +80,20 @@ def test_every_group_of_the_tree_has_a_bad_value_case():
     assert set(BAD) == set(TideConfig.__dataclass_fields__)
 
 
+SLURM_BAD = {  # the Slurm slice (conf/cluster/slurm.yaml) nests in the cluster group
+    "cluster.slurm.nodes=0": "cluster.slurm.nodes: must be >= 1, got 0",
+    "cluster.slurm.time_limit=4h": "cluster.slurm.time_limit: expected Slurm's time format (minutes, HH:MM:SS, "
+                                   "D-HH:MM:SS), got '4h'",
+}
+
+
+@pytest.mark.parametrize("override", sorted(SLURM_BAD))
+def test_a_bad_slurm_value_is_refused_in_one_line(override):
+    with pytest.raises(ConfigError) as refused:
+        compose_config(["cluster=slurm", override])
+    assert str(refused.value) == SLURM_BAD[override]
+
+
 def test_cross_field_rules_name_the_option():
     cases = {"deepspeed.offload_param=true": "deepspeed.offload_param: needs stage=3",
              "train.epochs=0": "train.epochs: 0 with max_steps=-1: nothing to train",

@@ -9,6 +9,7 @@ Library functions take the slices they need (`ModelConfig`, `TrainConfig`, ...),
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -253,6 +254,31 @@ class EvalConfig:
 # ---- where and how it runs --------------------------------------------------------------------------
 
 
+def _slurm_time(value: str) -> str | None:
+    # Slurm's own --time formats, checked here so a typo fails before sbatch sees it.
+    forms = r"\d+|\d+:\d{2}|\d+:\d{2}:\d{2}|\d+-\d+|\d+-\d+:\d{2}|\d+-\d+:\d{2}:\d{2}"
+    return None if re.fullmatch(forms, str(value)) else (
+        f"expected Slurm's time format (minutes, HH:MM:SS, D-HH:MM:SS), got {value!r}")
+
+
+@dataclass(frozen=True)
+class SlurmConfig:
+    """One sbatch job that starts Ray on its nodes and runs the sweep's driver there (docs/sweeps.md)."""
+    partition: str | None               # null: the cluster's default partition
+    nodes: int = option(ge=1)
+    cpus_per_node: int = option(ge=1)
+    gpus_per_node: int = option(ge=0)
+    time_limit: str = option(check=_slurm_time)
+    account: str | None
+    job_name: str
+    extra_sbatch: tuple[str, ...]       # more `#SBATCH` lines, e.g. "--mem=0" or "--constraint=a100"
+    modules: tuple[str, ...]            # `module load` each, before the environment is activated
+    venv: str | None                    # a virtualenv to activate; null: the one running this command
+    storage: str                        # shared storage every node mounts: results, W&B runs, Tune state
+    node_resources: dict[str, float] | None   # extra Ray resources on every node, e.g. {trial_slot: 1}
+    join_timeout_s: float = option(gt=0)
+
+
 @dataclass(frozen=True)
 class ClusterConfig:
     address: str | None
@@ -266,6 +292,7 @@ class ClusterConfig:
     # ray: Ray Train workers (the suite's way everywhere); bare: the same loop in this one process, no Ray
     # (a GPU machine without Ray, and the benchmark of what Ray Train adds: tide/train/bare.py).
     runner: str = option(choices=("ray", "bare"), default="ray")
+    slurm: SlurmConfig | None = option(default=None)   # cluster=slurm: submit the sweep as an sbatch job
 
     def __post_init__(self):
         if self.runner == "bare" and self.num_workers != 1:
