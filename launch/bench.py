@@ -57,14 +57,11 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def compose(overrides: list[str], command: str = "launch.bench") -> TideConfig:
-    """The typed config for these Hydra overrides (conf/); a bad option exits in one line naming it."""
-    from launch.common import fail
-    from tide.config import ConfigError, compose_config
+    """The typed config for these Hydra overrides (conf/); a bad option raises ConfigError naming it (one line
+    from the error boundary)."""
+    from tide.config import compose_config
 
-    try:
-        return compose_config(overrides)
-    except ConfigError as error:
-        fail(command, error)
+    return compose_config(overrides)
 
 
 def run(args: argparse.Namespace) -> list[dict]:
@@ -140,4 +137,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from launch.errors import run_command
+
+    sys.exit(run_command("launch.bench", main))

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hydra
 
 from launch.common import CONFIG_PATH, setup_run
+from launch.errors import guarded, hydra_command
 
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
+@guarded("launch.bench_generate")
+def hydra_main(cfg) -> None:
     from tide.bench.generation import bench_generation, format_bench
     from tide.stages.cluster import init_ray
 
@@ -22,6 +24,9 @@ def main(cfg) -> None:
     init_ray(config.cluster)
     print(format_bench(bench_generation(config.generate, config.model, config.prompt, config.data.artifact_dir,
                                         config.run.dir, rows=config.generate.limit or 64)))
+
+
+main = hydra_command("launch.bench_generate", hydra_main)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,14 @@
 """What every Hydra entry point does first: hermetic environment, absolute output paths, typed slices.
 
 `setup_run` is the launch boundary: the composed Hydra config becomes one `TideConfig` of frozen,
-checked slices here, and nowhere else; a bad option stops the command in one line naming it.
-`run_stage_command` is what `python -m launch.<stage>` does: that stage (and the earlier ones it reads
-from) through the same runner as the pipeline.
+checked slices here, and nowhere else; a bad option raises ConfigError, which the error boundary
+(launch/errors.py) turns into one line naming it. `run_stage_command` is what `python -m launch.<stage>`
+does: that stage (and the earlier ones it reads from) through the same runner as the pipeline.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 from tide.core.runtime import CONF_DIR, apply_runtime_env, resolve_path
 
@@ -20,24 +19,17 @@ os.environ["TIDE_OUTPUTS"] = str(resolve_path(os.environ.get("TIDE_OUTPUTS", "ou
 CONFIG_PATH = str(CONF_DIR)
 
 
-def fail(command: str, error: BaseException) -> None:
-    """One line on stderr naming what is wrong (no traceback), exit status 2."""
-    print(f"{command}: {error}", file=sys.stderr)
-    sys.exit(2)
-
-
 def setup_run(cfg, command: str = "tide"):
-    """Apply the run's environment and return the config as typed slices (exits in one line when bad)."""
+    """Apply the run's environment and return the config as typed slices (ConfigError names a bad option).
+    `command` is kept for callers that name themselves; the boundary names the command."""
     from omegaconf import OmegaConf
 
-    from tide.config import ConfigError, build_config
+    from tide.config import build_config
 
-    apply_runtime_env(offline=cfg.runtime.offline, ray_usage_stats=cfg.runtime.ray_usage_stats,
-                      wandb_mode=cfg.logger.mode)
-    try:
-        return build_config(OmegaConf.to_container(cfg, resolve=True))
-    except ConfigError as error:
-        fail(command, error)
+    config = build_config(OmegaConf.to_container(cfg, resolve=True))   # checked before the environment changes
+    apply_runtime_env(offline=config.runtime.offline, ray_usage_stats=config.runtime.ray_usage_stats,
+                      wandb_mode=config.logger.mode)
+    return config
 
 
 def command_overrides() -> list[str]:
@@ -59,29 +51,30 @@ def with_judge(config):
 
 
 def run_stage_command(cfg, command: str, target: str | None) -> dict:
-    """Run `target` (None: the whole pipeline) through the stage runner; bad input exits in one line."""
-    from tide.config import ConfigError, to_plain
-    from tide.models.loading import ModelNotAvailableError
-    from tide.stages import StageConflict, run_pipeline
+    """Run `target` (None: the whole pipeline) through the stage runner; bad input raises, and the
+    boundary (launch/errors.py) reports it in one line."""
+    from tide.config import to_plain
+    from tide.stages import run_pipeline
     from tide.track import override_params
 
     config = with_judge(setup_run(cfg, command))
-    try:
-        return run_pipeline(config, params=override_params(command_overrides(), to_plain(config)), target=target)
-    except (StageConflict, ConfigError, ModelNotAvailableError, ValueError, FileNotFoundError) as error:
-        fail(command, error)
+    return run_pipeline(config, params=override_params(command_overrides(), to_plain(config)), target=target)
 
 
 def stage_main(command: str, target: str | None, format_output):
-    """The Hydra `main` of `python -m launch.<stage>`: `target` (None: every stage) through the runner, then
-    `format_output(result)` printed (result: what run_pipeline returns; outputs through the stage records)."""
+    """The entry point of `python -m launch.<stage>`: `target` (None: every stage) through the runner, then
+    `format_output(result)` printed (result: what run_pipeline returns; outputs through the stage records),
+    inside the error boundary."""
     import hydra
 
+    from launch.errors import guarded, hydra_command
+
     @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
+    @guarded(command)
     def main(cfg) -> None:
         print(format_output(run_stage_command(cfg, command, target)))
 
-    return main
+    return hydra_command(command, main)
 
 
 def stage_summary(result: dict, stage: str) -> dict:

@@ -170,4 +170,6 @@ def write_report(path: Path, records: list[dict], args: argparse.Namespace, star
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from launch.errors import run_command
+
+    sys.exit(run_command("launch.gpu_check", main))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hydra
 
 from launch.common import CONFIG_PATH, setup_run
+from launch.errors import guarded, hydra_command
 from tide.config import TideConfig
 
 
@@ -20,9 +21,13 @@ def run(config: TideConfig) -> dict:
 
 
 @hydra.main(config_path=CONFIG_PATH, config_name="config", version_base="1.3")
-def main(cfg) -> None:
+@guarded("launch.report")
+def hydra_main(cfg) -> None:
     paths = run(setup_run(cfg, "launch.report"))
     print(f"report: {paths['html']}\n        {paths['markdown']} ({len(paths['figures'])} figures)")
+
+
+main = hydra_command("launch.report", hydra_main)
 
 
 if __name__ == "__main__":
