@@ -119,7 +119,10 @@ class TrainConfig:
     learning_rate: float = option(gt=0)
     weight_decay: float = option(ge=0)
     epochs: float = option(ge=0)
-    max_steps: int                       # > 0 stops early; counts optimizer steps; -1: the epochs decide
+    # > 0 stops early (counts optimizer steps); -1: the epochs decide. 0 once meant "no limit" by accident
+    # and trained a whole epoch, so it is refused.
+    max_steps: int = option(check=lambda steps: None if steps == -1 or steps > 0
+                            else f"must be > 0 (optimizer steps) or -1 (the epochs decide), got {steps}")
     per_device_batch_size: int = option(ge=1)
     gradient_accumulation_steps: int = option(ge=1)
     warmup_ratio: float = option(ge=0.0, lt=1.0)
@@ -141,7 +144,7 @@ class TrainConfig:
     def __post_init__(self):
         if self.method != "full" and self.lora is None:
             raise ValueError(f"lora: method={self.method} needs the LoRA options")
-        if self.max_steps <= 0 and self.epochs < 1:
+        if self.max_steps == -1 and self.epochs < 1:
             raise ValueError(f"epochs: {self.epochs:g} with max_steps={self.max_steps}: nothing to train")
 
 
