@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_runs_offline_and_is_deterministic_and_resumable(tmp_path, no_network):
     splits = {name: set(load_split(first["artifact_dir"], name)["persona_id"]) for name in ("train", "val", "test")}
     assert not (splits["train"] & splits["val"] or splits["train"] & splits["test"] or splits["val"] & splits["test"])
     assert sum(s["dialogues"] for s in first["manifest"]["splits"].values()) == 120
-    assert (tmp_path / "a" / "models" / "tiny-synthetic-30x4-s0" / "config.json").is_file()
+    assert (Path(config(tmp_path / "a").model.path) / "config.json").is_file()  # models/tiny-<data.name>-<digest>
     assert first["tokens"]["total"]["max"] > first["tokens"]["prompt"]["p50"] > 0
 
     record = read_record(config(tmp_path / "a").run.dir, "data")
@@ -47,7 +48,7 @@ def test_runs_offline_and_is_deterministic_and_resumable(tmp_path, no_network):
     assert "TIDE data (synthetic): 120 dialogues, 30 personas" in text and "p99" in text
     assert "seen 120 dialogues = 120 kept + 0 skipped" in text  # the reader accounts for every dialogue
     assert "dialogues per persona: 4 for 30 personas" in text
-    assert json.loads((tmp_path / "a" / "data" / "synthetic-30x4-s0" / "summary.json").read_text())
+    assert json.loads((Path(first["artifact_dir"]) / "summary.json").read_text())
 
 
 def test_real_tide_directory_strict_and_lenient(tmp_path, write_persona, synthetic_dir):
@@ -59,10 +60,10 @@ def test_real_tide_directory_strict_and_lenient(tmp_path, write_persona, synthet
     strict = config(tmp_path / "out", "data=tide", f"data.dir={source}")
     with pytest.raises(TideFormatError, match=r"3_conversations\.json: <json>: malformed JSON"):
         run(strict)
-    assert not (tmp_path / "out" / "data" / "tide").exists()  # nothing half-written
+    assert not Path(strict.data.artifact_dir).exists()  # nothing half-written
 
     summary = run(config(tmp_path / "out", "data=tide", f"data.dir={source}", "data.lenient=true"))
-    issues = json.loads((tmp_path / "out" / "data" / "tide" / "data_issues.json").read_text())
+    issues = json.loads((Path(summary["artifact_dir"]) / "data_issues.json").read_text())
     assert issues["skipped"] == 1 and issues["by_kind"] == {"malformed_json": 1}
     assert summary["manifest"]["reader"]["personas"] == 39
 
@@ -79,7 +80,7 @@ def test_command_line_runs_with_the_network_unreachable(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "TIDE data (synthetic): 120 dialogues" in done.stdout and "self-harm clients" in done.stdout
-    assert (tmp_path / "data" / "synthetic-30x4-s0" / "manifest.json").is_file()
+    assert len(list((tmp_path / "data").glob("synthetic-30x4-s0-*/manifest.json"))) == 1  # named by its settings
     assert not (PROJECT_ROOT / "tmp").exists()
 
     bad = subprocess.run([sys.executable, "-m", "launch.data", "model=gpt5"], cwd=tmp_path, env=env,

@@ -5,4 +5,5 @@
     telemetry   FLOP counts and MFU of training and generation
     domain      the study's constants: conditions, factor names, crisis patterns, output file names
     runtime     the process environment of a run (offline switches, paths from the project root)
+    settings    settings as plain trees: the digest that names shared outputs, and what differs between two
 """

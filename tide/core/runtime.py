@@ -17,6 +17,17 @@ CONF_DIR = PROJECT_ROOT / "conf"
 HF_OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
+def _register_conf_resolvers() -> None:
+    """conf/ names shared outputs with `${settings_digest:...}` (tide/core/settings.py); whoever finds conf/
+    through CONF_DIR (the launch commands, tide.config, the sweep planner, tests) can compose it."""
+    from tide.core.settings import register_resolvers
+
+    register_resolvers()
+
+
+_register_conf_resolvers()
+
+
 def apply_runtime_env(offline: bool = True, ray_usage_stats: bool = False, wandb_mode: str = "offline") -> dict:
     """Set the environment variables that keep a run hermetic; returns what was set."""
     values = {name: "1" if offline else "0" for name in HF_OFFLINE_VARS}

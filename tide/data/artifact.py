@@ -5,6 +5,11 @@
 The fingerprint hashes the records and their split assignment (not file bytes or timestamps), so
 the same input and seed give the same fingerprint on any machine. The directory is written under
 a staging name and swapped in (tide.core.files.staged_dir), so a killed job never leaves half an artifact.
+
+Runs share an artifact, so it is named by every setting that shapes it (conf/data/*.yaml: `data.name` ends
+in a digest of the source, split and leniency settings). An artifact directory is never rewritten with
+other settings: `check_settings` refuses, naming what differs (a `data.artifact_dir` set by hand, or a
+config changed without composing it again, can still point two settings at one place).
 """
 
 from __future__ import annotations
@@ -15,9 +20,43 @@ from pathlib import Path
 
 from tide.core.domain import MANIFEST_FILE as MANIFEST
 from tide.core.files import staged_dir, write_json_atomic
+from tide.core.settings import changed_settings
 from tide.data.records import content_of
 
 SCHEMA_VERSION = 1
+
+
+# Keys of the `data` slice that say where things are, not what the artifact holds.
+LOCATION_KEYS = ("name", "artifact_dir")
+HUB_LOCATION_KEYS = ("token_env", "cache_dir")
+
+
+class ArtifactConflict(ValueError):
+    """An artifact directory holds an artifact made with other settings."""
+
+
+def shaping_settings(data: dict) -> dict:
+    """The settings of a plain `data` slice that shape the artifact (not where it or its sources live;
+    a synthetic source's directory is made from data.synthetic, which is in)."""
+    shaping = {key: value for key, value in data.items() if key not in LOCATION_KEYS}
+    if isinstance(shaping.get("hub"), dict):
+        shaping["hub"] = {key: value for key, value in shaping["hub"].items() if key not in HUB_LOCATION_KEYS}
+    if shaping.get("source") == "synthetic":
+        shaping.pop("dir", None)
+    return shaping
+
+
+def check_settings(artifact_dir: str | Path, manifest: dict, data: dict) -> None:
+    """Raise ArtifactConflict when the artifact in `artifact_dir` (its `manifest`) was made with other
+    shaping settings than the plain `data` slice."""
+    made_with = shaping_settings(json.loads(manifest.get("config_key") or "{}"))
+    changes = changed_settings(made_with, shaping_settings(data), prefix="data.")
+    if changes:
+        shown = ", ".join(changes[:4]) + (f" and {len(changes) - 4} more" if len(changes) > 4 else "")
+        raise ArtifactConflict(f"{artifact_dir} holds a data artifact made with other settings ({shown}); it is "
+                               "shared by the runs made on it, so it is not rewritten. Compose these settings "
+                               "again (the default data.name is named by them) or give them their own "
+                               "data.artifact_dir")
 
 
 def fingerprint(records: list[dict]) -> str:

@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from tide.config import DataConfig, to_plain
-from tide.data.artifact import read_manifest, save_artifact
+from tide.data.artifact import check_settings, read_manifest, save_artifact
 from tide.data.reader import read_tide, source_files
 from tide.data.records import extra_of, persona_of
 from tide.data.split import assign_splits
@@ -24,15 +24,17 @@ ISSUES_FILE = "data_issues.json"
 
 
 def prepare_dataset(data: DataConfig, force: bool = False) -> dict:
-    """Build (or reuse) the artifact at data.artifact_dir; returns its manifest."""
+    """Build (or reuse) the artifact at data.artifact_dir; returns its manifest. An artifact there made with
+    other settings is refused (ArtifactConflict), not rewritten, unless `force`."""
     artifact_dir = Path(data.artifact_dir)
-    source_dir = _source_dir(data)
-    signature = _source_signature(source_dir)
     # The plain dict the YAML composed, as this key was always made: artifacts built earlier are reused.
     config_key = json.dumps(to_plain(data), sort_keys=True, default=str)
     existing = read_manifest(artifact_dir)
-    if (not force and existing and existing.get("config_key") == config_key
-            and existing.get("source_signature") == signature):
+    if existing and not force:
+        check_settings(artifact_dir, existing, to_plain(data))  # before any work
+    source_dir = _source_dir(data)
+    signature = _source_signature(source_dir)
+    if not force and existing and existing.get("source_signature") == signature:
         log.info("data: reusing %s (fingerprint %s)", artifact_dir, existing["fingerprint"][:12])
         return {**existing, "reused": True}
 

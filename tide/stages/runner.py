@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tide.core.files import write_json_atomic
+from tide.core.settings import changed_settings
 from tide.stages.contract import Stage, StageConflict
 from tide.stages.records import read_record, record_path
 
@@ -44,22 +45,6 @@ def conflicts(stages: list[Stage], run_dir: Path, fingerprints: dict[str, str]) 
         if record is not None and record["fingerprint"] != fingerprints[stage.name]:
             found.append((stage, record))
     return found
-
-
-def changed_settings(old: dict, new: dict) -> list[str]:
-    """'key: old -> new' for every leaf that differs (dotted keys)."""
-    flat_old, flat_new = _leaves(old), _leaves(new)
-    return [f"{key}: {flat_old.get(key, '(unset)')} -> {flat_new.get(key, '(unset)')}"
-            for key in sorted(flat_old.keys() | flat_new.keys()) if flat_old.get(key) != flat_new.get(key)]
-
-
-def _leaves(tree, prefix: str = "") -> dict:
-    if not isinstance(tree, dict):
-        return {prefix.rstrip("."): tree}
-    leaves = {}
-    for key, value in tree.items():
-        leaves.update(_leaves(value, f"{prefix}{key}."))
-    return leaves
 
 
 def conflict_message(run_dir: Path, stage: Stage, record: dict) -> str:
