@@ -24,7 +24,7 @@ PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install demo demo-train data train test test-slow clean evaluate sweep generate bench report gpu-check device-wheels test-gpu \
-	scorer validate-scorer risk-detector validate-safety safety-fixtures study
+	scorer validate-scorer risk-detector risk-ceiling validate-safety safety-fixtures study
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -106,6 +106,10 @@ CSSRS ?=
 risk-detector: install ## Retrain the client risk detector + its grouped-CV figures: make risk-detector CSSRS=DIR [ARGS="--out /tmp/r"]
 	@test -n "$(CSSRS)" || { echo "make risk-detector: set CSSRS=DIR (a directory with 500_Reddit_users_posts_labels.csv)" >&2; exit 2; }
 	$(PY) -m launch.train_risk "$(CSSRS)" $(ARGS)
+
+risk-ceiling: install ## How far C-SSRS lets a risk detector go (pooling and a user-level model, grouped CV): make risk-ceiling CSSRS=DIR
+	@test -n "$(CSSRS)" || { echo "make risk-ceiling: set CSSRS=DIR (a directory with 500_Reddit_users_posts_labels.csv)" >&2; exit 2; }
+	$(PY) -m launch.risk_ceiling "$(CSSRS)" $(ARGS)
 
 validate-safety: install ## Client risk detector vs psychiatrists' C-SSRS labels: make validate-safety DIR=... [ARGS="--json f.json"]
 	@test -n "$(DIR)" || { echo "make validate-safety: set DIR=... (a directory with 500_Reddit_users_posts_labels.csv)" >&2; exit 2; }
