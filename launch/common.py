@@ -58,7 +58,29 @@ def run_stage_command(cfg, command: str, target: str | None) -> dict:
     from tide.track import override_params
 
     config = with_judge(setup_run(cfg, command))
+    check_named_files(config, target)
     return run_pipeline(config, params=override_params(command_overrides(), to_plain(config)), target=target)
+
+
+def check_named_files(config, target: str | None) -> None:
+    """The files the options name, read before any stage runs, so that a bad one is refused before any work
+    (a truncated GGUF once let the data stage finish with only a warning; bad ratings were found after
+    training and generation): model.gguf_file, and eval.ratings when the command evaluates."""
+    from pathlib import Path
+
+    model = config.model
+    if model.gguf_file and not model.path:   # model.path set: the GGUF is not used
+        from tide.models.gguf import inspect_gguf
+
+        inspect_gguf(Path(model.gguf_file).expanduser().resolve())
+    if config.eval.ratings and target in (None, "evaluate"):
+        from tide.evaluate.ratings import import_ratings
+
+        # Replies made elsewhere are final, so the rated items are checked against them now; this run's own
+        # may still be (re)generated, and the evaluation checks the items against them before scoring.
+        replies = Path(config.eval.generations_dir)
+        elsewhere = not replies.resolve().is_relative_to(Path(config.run.dir).resolve())
+        import_ratings(config.eval.ratings, config.eval.ratings_scale, replies if elsewhere else None)
 
 
 def stage_main(command: str, target: str | None, format_output):

@@ -34,12 +34,16 @@ def evaluate(eval: EvalConfig, data_dir: str, generate: GenerateConfig, tracker,
     generate: the generation settings the judge runs with (backend, precision, batching, actors);
     judge_model: a tide.evaluate.judge.JudgeModel; None builds one from eval.judge.model_cfg when that is set.
     """
-    from tide.evaluate.ratings import read_ratings
+    from tide.evaluate.ratings import check_comparison, check_items, read_ratings
 
     # Everything that can be wrong with the inputs is checked before the expensive scoring.
     ratings = read_ratings(eval.ratings, eval.ratings_scale) if eval.ratings else None
     started = time.perf_counter()
-    frame = attach_references(load_generations(eval.generations_dir), data_dir, eval.references_split)
+    generations = load_generations(eval.generations_dir)
+    if ratings is not None:
+        check_comparison(ratings, eval.ratings)
+        check_items(ratings, generations["dialogue_id"], eval.ratings, eval.generations_dir)
+    frame = attach_references(generations, data_dir, eval.references_split)
     failed = failed_generations(frame)
     scored = score_rows(frame, eval)
     scoring_s = time.perf_counter() - started

@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import math
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +81,41 @@ def read_ratings(path: str | Path, scale: int = 5):
             blank = frame[column] == ""
             frame[column] = pd.to_numeric(frame[column].mask(blank)).astype("Int64" if blank.any() else int)
     return frame
+
+
+def import_ratings(path: str | Path, scale: int = 5, generations_dir: str | Path | None = None):
+    """`read_ratings`, then refused unless the file can support the analysis (`check_comparison`) and, when
+    `generations_dir` already holds the rated replies, unless every rated item is one of them (`check_items`).
+    What the commands do before any stage runs; the evaluation checks the items again before scoring."""
+    frame = read_ratings(path, scale)
+    check_comparison(frame, path)
+    if generations_dir is not None and any(Path(generations_dir).glob("*/*.parquet")):
+        from tide.evaluate.inputs import load_generations
+
+        check_items(frame, load_generations(generations_dir)["dialogue_id"], path, generations_dir)
+    return frame
+
+
+def check_comparison(frame, path, reference: str = ZERO_SHOT) -> None:
+    """The analysis compares each condition with `reference`: a file without it, or with nothing else, cannot
+    support it (e.g. the synthetic ratings of a run that generated one condition)."""
+    conditions = sorted(set(frame["condition"]))
+    if reference not in conditions or len(conditions) < 2:
+        raise RatingsFormatError(f"{path}: rates condition(s) {conditions} only; the analysis compares each "
+                                 f"condition with {reference!r}, so it needs ratings of {reference!r} replies and "
+                                 f"of at least one other condition")
+
+
+def check_items(frame, dialogue_ids, path, where) -> None:
+    """Every rated item_id must be a dialogue whose replies are in `where` (the generations): one line listing
+    how many are not, and the first of them."""
+    known = set(dialogue_ids)
+    unknown = sorted(set(frame["item_id"]) - known)
+    if unknown:
+        ratings = int(frame["item_id"].isin(unknown).sum())
+        raise RatingsFormatError(f"{path}: {len(unknown)} unknown item(s) in {ratings} rating(s), not among the "
+                                 f"{len(known)} dialogues replied to in {where}: {', '.join(unknown[:5])}"
+                                 f"{' ...' if len(unknown) > 5 else ''}")
 
 
 def _validate(rows, columns: list[str], scale: int) -> list[str]:
@@ -267,7 +303,7 @@ def synthetic_items(n_items: int = 40, models=("tiny",), conditions=CONDITIONS):
                          for i in range(n_items) for m in models for c in conditions])
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     """Write synthetic ratings of a run's scored replies (eval/metrics.parquet) as a CSV, for the demo."""
     import argparse
 
@@ -285,9 +321,15 @@ def main(argv=None) -> None:
     items = pd.read_parquet(args.metrics, columns=["dialogue_id", "model", "condition"])
     ratings = synthetic_ratings(items.rename(columns={"dialogue_id": "item_id"}), args.raters,
                                 args.items_per_rater, args.seed)
+    try:
+        check_comparison(ratings, args.metrics)   # the analysis could not use them: write nothing
+    except RatingsFormatError as error:
+        print(f"synthetic ratings: {error}", file=sys.stderr)
+        return 2
     write_atomic(Path(args.out), lambda temp: ratings.to_csv(temp, index=False))
     print(f"{len(ratings)} synthetic ratings by {args.raters} raters -> {args.out} (planted: {PLANTED_EFFECTS})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -95,7 +95,38 @@ def compose_points(spec: SweepSpec, points: list[dict], extra_overrides: list[st
         except ConfigError as error:
             raise SweepSpecError(f"{where}: the trial {' '.join(to_overrides(point))} has a bad option: "
                                  f"{error}") from None
+    check_every_value(spec, configs[0], [key for key in spec.keys if key not in groups], where)
     return configs
+
+
+def check_every_value(spec: SweepSpec, config: TideConfig, keys: list[str], where: str) -> None:
+    """Each value the spec's `keys` can take, against its option's type and bounds in the typed config (in
+    `config`, a trial's, the other parameters at their values there): every value of a categorical, both ends
+    of a range. The representative trials hold only some of them, and a value of the wrong type
+    (`values: [fast]`) failed inside a running trial without naming the key."""
+    from tide.config import with_options
+
+    for parameter in (p for p in spec.parameters if p.key in keys):
+        for value in parameter_values(parameter):
+            try:
+                with_options(config, {parameter.key: value})
+            except ConfigError as error:
+                raise SweepSpecError(f"{where}: parameters.{parameter.key}: the value {value!r} is refused: "
+                                     f"{error}") from None
+
+
+def parameter_values(parameter) -> list:
+    """The values that stand for all a parameter can take: a discrete one's each, a range's two ends
+    (log_uniform's in value space), a normal's mean."""
+    import math
+
+    if parameter.distribution in ("constant", "categorical"):
+        return parameter.choices()
+    if parameter.distribution == "normal":
+        return [parameter.mu]
+    if parameter.distribution == "log_uniform":
+        return [math.exp(parameter.min), math.exp(parameter.max)]
+    return [parameter.min, parameter.max]
 
 
 def _checked_groups(spec: SweepSpec, extra_overrides, conf_dir: Path, where: str) -> list[str]:
