@@ -105,6 +105,7 @@ class Workspace:
         self.outputs.mkdir(parents=True, exist_ok=True)
         self._finished: dict[tuple, subprocess.CompletedProcess] = {}
         self.wrap: list[str] = []   # a command prefix the read-only probe needs (its mount namespace)
+        self.runs = 0
 
     def run(self, args, env: dict | None = None, extra=(), wrap=()) -> subprocess.CompletedProcess:
         """`python -m <args[0]> <args[1:]> <extra>` in the checkout, TIDE_OUTPUTS here, no Ray cluster address;
@@ -112,7 +113,13 @@ class Workspace:
         base = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "TIDE_VERBOSE", "HYDRA_FULL_ERROR")}
         env = {**base, "TIDE_OUTPUTS": str(self.outputs), **(env or {})}
         command = [*wrap, sys.executable, "-m", args[0], *extra, *args[1:]]   # the probe's own options win
-        return subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=900, env=env)
+        done = subprocess.run(command, cwd=self.root, capture_output=True, text=True, timeout=900, env=env)
+        self.runs += 1   # each command's output is kept for reading: logs/<n>-<module>.out|.err
+        logs = self.folder / "logs"
+        logs.mkdir(exist_ok=True)
+        (logs / f"{self.runs:02d}-{args[0]}.out").write_text(" ".join(command) + "\n" + done.stdout)
+        (logs / f"{self.runs:02d}-{args[0]}.err").write_text(done.stderr)
+        return done
 
     def finished_run(self, overrides: tuple[str, ...], extra) -> Path:
         """The run directory of a finished pipeline with these overrides (made once)."""
