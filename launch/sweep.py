@@ -11,12 +11,14 @@ it composes conf/ with Hydra's compose API to check every key before anything ru
 
 Where it runs follows RAY_ADDRESS / cluster.address (tide/sweep/cluster.py): unset, a local Ray; a GCS
 address (host:6379), the driver joins that cluster; a dashboard URL (http://host:8265), this command
-submits itself as a Ray job (launch.cluster.submit) and streams the job's logs.
+submits itself as a Ray job (launch.cluster.submit) and streams the job's logs. With cluster=slurm it
+submits itself as an sbatch job that starts Ray on its nodes and follows the job's log (launch.cluster.slurm).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ from pathlib import Path
 import launch.common  # noqa: F401  (makes TIDE_OUTPUTS absolute before the config is composed)
 from tide.config import TideConfig
 from tide.core.runtime import PROJECT_ROOT, apply_runtime_env
+from tide.sweep.slurm_script import JOB_MARKER as SLURM_JOB_MARKER
 from tide.sweep.spec import SweepSpecError
 from tide.sweep.trial import DEFAULT_TRIAL_FN
 
@@ -120,6 +123,11 @@ def run(args: argparse.Namespace):
     online = base.logger.mode == "online"
     if not shape and parse_address(base.cluster.address).kind == "dashboard" and not in_submitted_job():
         return submit_as_job(args, base.cluster.address)
+    if base.cluster.slurm is not None and not os.environ.get(SLURM_JOB_MARKER):  # cluster=slurm, not yet in the job
+        from launch.cluster import slurm
+
+        return slurm.run(base.cluster.slurm, spec, [c.cluster for c in configs], args.spec, args.overrides,
+                         args.trial_fn, args.dry_run)
     sweep_dir = sweep_directory(base.paths.outputs, spec.name)
     if not args.dry_run:  # a dry run writes nothing
         check_job_outputs(base, sweep_dir)
