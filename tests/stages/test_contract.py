@@ -111,3 +111,58 @@ def test_a_record_from_before_outputs_were_named_is_upgraded_when_its_stage_is_c
     assert ran == ["a", "b"] and not any(o.ran for o in outcomes)  # still complete: nothing reran
     assert stage_output(tmp_path, "b", "written") == tmp_path / "b"
     assert json.loads(path.read_text()) == {**old, "outputs": {"written": str(tmp_path / "b")}}
+
+
+@dataclass(frozen=True)
+class QuietWriter(Writer):
+    logs = False  # like the data stage: logs nothing into the run
+
+
+class Recorder(TrackedRun):
+    """A deferred tracker that notes when the runner opens it and how it ends."""
+
+    def __init__(self):
+        super().__init__(None)
+        self.events = []
+
+    def open(self):
+        self.events.append("open")
+
+    def fail(self, error, stage=None):
+        self.events.append(("fail", stage, str(error)))
+
+
+def test_the_tracker_opens_with_the_first_stage_that_logs_and_a_failed_stage_marks_it(tmp_path):
+    ran, tracker = [], Recorder()
+    quiet_fails = [QuietWriter("a", str(tmp_path), {"x": 1}, ran=ran, fail=True), Writer("b", str(tmp_path), {}, ("a",))]
+    with pytest.raises(RuntimeError, match="stage a failed"):
+        run_stages(quiet_fails, tmp_path, tracker)
+    assert tracker.events == [("fail", "a", "stage a failed")]  # never opened: no W&B run
+
+    tracker = Recorder()
+    stages = [QuietWriter("a", str(tmp_path), {"x": 1}, ran=ran), Writer("b", str(tmp_path), {"y": 1}, ("a",), fail=True)]
+    with pytest.raises(RuntimeError, match="stage b failed"):
+        run_stages(stages, tmp_path, tracker)
+    assert ran == ["a"] and tracker.events == ["open", ("fail", "b", "stage b failed")]
+
+
+def test_a_stage_command_then_the_whole_run_reruns_or_refuses_as_the_whole_run_would(tmp_path):
+    """A one-stage command (the stage and those it reads from) writes the same records: forced there with other
+    settings, the whole run then refuses (never reports the stage complete), and reruns what is stale when forced."""
+    ran = []
+
+    def stages(second, third=None):
+        whole = [*chain(tmp_path, {"x": 1}, second, ran), Writer("c", str(tmp_path), third or {"z": 1}, ("b",), ran=ran)]
+        return whole if third is not None else whole[:2]
+
+    run(stages({"y": 1}, {"z": 1}), tmp_path)
+    run(stages({"y": 2}), tmp_path, force=True)  # `launch.<b> b.y=2 pipeline.force=true`
+    assert ran == ["a", "b", "c", "b"]
+    with pytest.raises(StageConflict, match=r"holds b results made with other settings \(y: 2 -> 1\)"):
+        run(stages({"y": 1}, {"z": 1}), tmp_path)
+    with pytest.raises(StageConflict, match=r"holds c results .*an earlier stage changed \(b\)"):
+        run(stages({"y": 2}, {"z": 1}), tmp_path)
+    assert pending(stages({"y": 2}, {"z": 1}), tmp_path) == ["c"]
+    run(stages({"y": 2}, {"z": 1}), tmp_path, force=True)
+    assert ran == ["a", "b", "c", "b", "c"] and read_record(tmp_path, "c")["after"]["b"] == read_record(
+        tmp_path, "b")["fingerprint"]

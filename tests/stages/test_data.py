@@ -1,5 +1,7 @@
 """The data stage's summary: token lengths are computed once per artifact, model and prompt, not per trial."""
 
+from pathlib import Path
+
 import tide.data.lengths
 from tests.launch.test_data import config as small_config
 from tide.stages.data import DataStage
@@ -32,3 +34,25 @@ def test_token_lengths_are_reused_until_the_model_or_prompt_changes(tmp_path, ti
     shorter = summary(config(tmp_path, tiny_model_dir, "prompt.max_length=64"))
     assert len(calls) == 2  # another prompt setting: the lengths (and the over-length count) are recomputed
     assert shorter["lengths_key"]["prompt"]["max_length"] == 64
+
+
+def snapshot(*directories) -> dict:
+    return {str(path): path.read_bytes() for directory in directories for path in sorted(Path(directory).rglob("*"))
+            if path.is_file()}
+
+
+def test_a_data_command_with_another_split_seed_leaves_the_shared_artifact_and_tiny_model_whole(tmp_path):
+    """`launch.data run.name=seed7 data.split.seed=7` beside a finished run: its own artifact and tiny model; the
+    shared ones (and so the finished run's data stage) untouched, where they were rewritten in place before."""
+    from tide.stages import build_stages, pending, run_pipeline
+    from tide.stages.pipeline import pipeline_config
+
+    first = small_config(tmp_path, "run.name=a")
+    run_pipeline(first, target="data")
+    before = snapshot(first.data.artifact_dir, first.model.path)
+    other = small_config(tmp_path, "run.name=seed7", "data.split.seed=7")
+    result = run_pipeline(other, target="data")
+    assert result["stages"]["data"].startswith("built ")
+    assert other.data.artifact_dir != first.data.artifact_dir and other.model.path != first.model.path
+    assert snapshot(first.data.artifact_dir, first.model.path) == before
+    assert pending(build_stages(pipeline_config(first)), first.run.dir)[:1] == ["train"]  # its data still complete

@@ -73,3 +73,32 @@ def read_offline_run(run_dir) -> dict:
     done = subprocess.run([str(wandb_cli), "leet", "inspect", "--summary", "--json", str(run_dir)],
                           capture_output=True, text=True, timeout=60, check=True)
     return json.loads(done.stdout)
+
+
+def test_a_deferred_run_starts_only_when_opened_and_a_failed_one_says_why(tmp_path, monkeypatch, no_network):
+    monkeypatch.setenv("WANDB_API_KEY", "local-0123456789abcdef")
+    never = TrackedRun.deferred(lambda: start_run(logger(dir=str(tmp_path)), {}, name="r", job_type="finetuned"))
+    never.log({"x": 1.0})
+    never.fail(ValueError("data.dir: TIDE directory not found: /nowhere"))  # failed before it was opened
+    never.open()  # and stays unmade after it ended
+    assert not never.active and not list(tmp_path.iterdir())  # no W&B run at all
+
+    run = TrackedRun.deferred(lambda: start_run(logger(dir=str(tmp_path)), {}, name="r", job_type="finetuned"))
+    run.open()
+    assert run.active
+    run.log({"train/loss": 2.0}, step=1)
+    run.fail(RuntimeError("training r failed after 0 restarts: boom\nRerun the same command to resume"), "train")
+    assert not run.active
+    (offline,) = (tmp_path / "wandb").glob("offline-run-*")
+    recorded = read_offline_run(offline)
+    assert recorded["state"] == "failed" and recorded["exit_code"] == 1
+    assert recorded["summary"]["failure"] == "training r failed after 0 restarts: boom"  # one line
+    assert recorded["summary"]["failed_stage"] == "train" and recorded["summary"]["train/loss"] == 2.0
+
+
+def test_failure_line_is_the_first_line_or_the_error_s_type():
+    from tide.track.run import failure_line
+
+    assert failure_line(ValueError("\n  eval.metrics: unknown metric 'bleurt'\n  more")) == (
+        "eval.metrics: unknown metric 'bleurt'")
+    assert failure_line(KeyboardInterrupt()) == "KeyboardInterrupt"

@@ -76,8 +76,9 @@ def run_pipeline(config: TideConfig, params: dict | None = None, target: str | N
     stages = [dataclasses.replace(stage, **(stage_options or {}).get(stage.name, {}))
               for stage in build_stages(config, target)]
     check_conflicts(stages, run_dir, force)  # before a W&B run exists
-    logging = any(stage.logs for stage in stages)
-    tracker = start_tracked_run(config, target or config.pipeline.condition, params) if logging else TrackedRun(None)
+    # The W&B run starts with the first stage that logs (the runner opens it): a command that fails before
+    # then (bad input, the data stage) leaves none.
+    tracker = TrackedRun.deferred(lambda: start_tracked_run(config, target or config.pipeline.condition, params))
     try:
         outcomes = run_stages(stages, run_dir, tracker, force=force)
         by_name = {stage.name: stage for stage in stages}
@@ -89,8 +90,8 @@ def run_pipeline(config: TideConfig, params: dict | None = None, target: str | N
             summary = read_stage_json(run_dir, "evaluate", "summary")
             result["metrics"] = condition_means(summary, config.model.name, config.pipeline.condition)
         tracker.summary({"pipeline/seconds": result["seconds"]})
-    except BaseException:
-        tracker.finish(exit_code=1)
+    except BaseException as error:
+        tracker.fail(error)  # a stage's failure already marked it, with the stage's name
         raise
     tracker.finish()
     if target is None:

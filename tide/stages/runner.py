@@ -82,17 +82,28 @@ def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False)
     stale_names = check_conflicts(stages, run_dir, force, fingerprints)
     outcomes, rerun_rest = [], False
     for stage in stages:
-        fingerprint, record = fingerprints[stage.name], read_record(run_dir, stage.name)
-        if not rerun_rest and is_complete(stage, record, fingerprint):
-            if record.get("outputs") != stage.outputs():  # a record from before outputs were named
-                write_json_atomic(record_path(run_dir, stage.name), {**record, "outputs": stage.outputs()})
-            outcome = StageOutcome(stage.name, False, fingerprint, record["result"])
-            stage.log_complete(outcome.result, tracker)
-        else:
-            rerun_rest = True
-            outcome = _run_one(stage, run_dir, tracker, fingerprints, replace=stage.name in stale_names)
+        if stage.logs:
+            tracker.open()  # a deferred W&B run starts with the first stage that logs, not before
+        try:
+            outcome = _skip_or_run(stage, run_dir, tracker, fingerprints, rerun_rest, stale_names)
+        except BaseException as error:
+            tracker.fail(error, stage.name)  # failed, with the one-line reason as its summary
+            raise
+        rerun_rest = rerun_rest or outcome.ran
         outcomes.append(outcome)
     return outcomes
+
+
+def _skip_or_run(stage: Stage, run_dir: Path, tracker, fingerprints: dict, rerun_rest: bool,
+                 stale_names: set[str]) -> StageOutcome:
+    fingerprint, record = fingerprints[stage.name], read_record(run_dir, stage.name)
+    if not rerun_rest and is_complete(stage, record, fingerprint):
+        if record.get("outputs") != stage.outputs():  # a record from before outputs were named
+            write_json_atomic(record_path(run_dir, stage.name), {**record, "outputs": stage.outputs()})
+        outcome = StageOutcome(stage.name, False, fingerprint, record["result"])
+        stage.log_complete(outcome.result, tracker)
+        return outcome
+    return _run_one(stage, run_dir, tracker, fingerprints, replace=stage.name in stale_names)
 
 
 def _run_one(stage: Stage, run_dir: Path, tracker, fingerprints: dict, replace: bool) -> StageOutcome:

@@ -1,7 +1,10 @@
 """A W&B run from the logger slice and a plain config dict; offline unless the logger says online.
 
 Only the caller knows whether it is rank 0, so it passes `active`; an inactive or disabled run is a
-TrackedRun that ignores everything, so callers never branch on it.
+TrackedRun that ignores everything, so callers never branch on it. A deferred run
+(`TrackedRun.deferred(start)`) starts only when `open()` is called: the stage runner opens it before the
+first stage that logs, so a command that fails before then leaves no W&B run. A run that fails is marked
+failed (`fail`): exit code 1 and its one-line reason as the summary's `failure`.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Callable
 
 from tide.config import LoggerConfig
 
@@ -44,6 +48,20 @@ def check_logger(logger: LoggerConfig) -> None:
 class TrackedRun:
     def __init__(self, run=None):
         self._run = run
+        self._start = None  # a deferred run's starter (see `deferred`)
+
+    @classmethod
+    def deferred(cls, start: Callable[[], "TrackedRun"]) -> "TrackedRun":
+        """A run that `start()` makes when `open()` is first called; until then it ignores everything."""
+        tracked = cls(None)
+        tracked._start = start
+        return tracked
+
+    def open(self) -> None:
+        """Start a deferred run now (nothing for a started, finished or inactive one)."""
+        if self._run is None and self._start is not None:
+            start, self._start = self._start, None
+            self._run = start()._run
 
     @property
     def active(self) -> bool:
@@ -75,9 +93,22 @@ class TrackedRun:
 
     def finish(self, exit_code: int | None = None) -> None:
         """End the run; a non-zero exit_code marks it failed (W&B's sweep controller sees that)."""
+        self._start = None  # a deferred run never opened stays unmade
         if self._run is not None:
             self._run.finish(exit_code=exit_code)
             self._run = None
+
+    def fail(self, error: BaseException, stage: str | None = None) -> None:
+        """End the run as failed: exit code 1, the error's one line (and the stage it failed in) as its summary."""
+        if self._run is not None:
+            self.summary({"failure": failure_line(error), **({"failed_stage": stage} if stage else {})})
+        self.finish(exit_code=1)
+
+
+def failure_line(error: BaseException) -> str:
+    """An error as one line: its message's first line (its type's name when it has no message)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def start_run(logger: LoggerConfig, config: dict, *, name: str, job_type: str, active: bool = True,
