@@ -23,7 +23,7 @@ DEMO_TRAIN ?= train=demo
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo demo-train data train test test-slow test-probes clean evaluate sweep generate bench report gpu-check device-wheels test-gpu \
+.PHONY: help install demo demo-train data train test test-slow test-probes test-slurm clean evaluate sweep generate bench report gpu-check device-wheels test-gpu \
 	scorer validate-scorer risk-detector risk-ceiling validate-safety safety-fixtures study
 
 help: ## Show this help
@@ -66,13 +66,16 @@ train: install ## Fine-tune on the data artifact's train split (Ray Train, LoRA,
 	$(PY) -m launch.train $(ARGS)
 
 test: install ## Run the default test suite (CPU, minutes)
-	$(PY) -m pytest -m "not slow and not gpu and not probes" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not gpu and not probes and not slurm" $(PYTEST_ARGS)
 
 test-slow: install ## Run the slow tests too (tens of minutes on 2 cores)
-	$(PY) -m pytest -m "not gpu and not probes" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not gpu and not probes and not slurm" $(PYTEST_ARGS)
 
 test-probes: install ## Every bad-input probe as a real command: one line, exit 2, nothing written (docs/errors.md; minutes)
 	$(PY) -m pytest -m probes tests/launch/test_probes.py $(PYTEST_ARGS)
+
+test-slurm: install ## Sweeps on a real local two-node Slurm (root; apt's slurmd, slurmctld, munge): smoke, scancel + resume, bad inputs
+	$(PY) -m pytest -m slurm tests/sweep/slurm $(PYTEST_ARGS)
 
 generate: install ## Replies for every test dialogue, zero-shot and fine-tuned (Ray Data): ARGS= for overrides
 	$(PY) -m launch.generate $(ARGS)
@@ -123,7 +126,7 @@ safety-fixtures: install ## Precision and recall of the referral, harm and risk 
 
 SWEEP ?= sweeps/smoke.yaml
 DRY_RUN ?=
-sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [ARGS="logger.mode=online"]; RAY_ADDRESS=http://<head>:8265 submits it as a Ray job
+sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [ARGS="logger.mode=online"]; RAY_ADDRESS=http://<head>:8265 submits it as a Ray job, ARGS=cluster=slurm as an sbatch job
 	$(PY) -m launch.sweep $(SWEEP) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) $(ARGS)
 
 RUNS ?=
