@@ -159,4 +159,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from launch.errors import run_command
+
+    sys.exit(run_command("launch.cluster.slurm_node", main))

@@ -102,3 +102,20 @@ def test_a_hydra_command_reports_composition_errors_in_one_line_and_verbose_show
     loud = subprocess.run([sys.executable, "-m", "launch.report", "model=gpt5", "--verbose"], cwd=PROJECT_ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
     assert loud.returncode == 2 and "Traceback (most recent call last)" in loud.stderr
+
+
+def test_every_entry_point_goes_through_the_boundary():
+    """Each `python -m launch...` module: an argparse main run by run_command, or a Hydra app made by
+    stage_main / hydra_command; so no command can print a bare traceback for bad input."""
+    import re
+
+    unguarded = []
+    for path in sorted((PROJECT_ROOT / "launch").rglob("*.py")):
+        text = path.read_text()
+        if 'if __name__ == "__main__":' not in text:
+            continue
+        block = text.split('if __name__ == "__main__":', 1)[1]
+        hydra_app = re.search(r"^main = (stage_main|hydra_command)\(", text, re.M) and block.strip() == "main()"
+        if "run_command(" not in block and not hydra_app:
+            unguarded.append(str(path.relative_to(PROJECT_ROOT)))
+    assert unguarded == []
