@@ -1,6 +1,7 @@
 """The stage contract on small stand-in stages that write files: fingerprints, records, reruns, refusal, force."""
 
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import pytest
@@ -166,3 +167,40 @@ def test_a_stage_command_then_the_whole_run_reruns_or_refuses_as_the_whole_run_w
     run(stages({"y": 2}, {"z": 1}), tmp_path, force=True)
     assert ran == ["a", "b", "c", "b", "c"] and read_record(tmp_path, "c")["after"]["b"] == read_record(
         tmp_path, "b")["fingerprint"]
+
+
+@dataclass(frozen=True)
+class SourceReader(Writer):
+    """Reads <root>/source (a source file outside the settings, as the data stage reads TIDE's files)."""
+
+    def run(self, tracker) -> dict:
+        self.ran.append(self.name)
+        source = (Path(self.root) / "source").read_text()
+        (Path(self.root) / self.name).write_text(source)
+        return {"source": source, "ran": len(self.ran)}
+
+    def made(self, result: dict) -> str:
+        return result["source"]  # what it made, not how (as the data stage's content fingerprint)
+
+
+def test_an_earlier_stage_made_again_by_itself_makes_the_later_ones_stale(tmp_path):
+    """`launch.data` alone rebuilds from changed source files (same settings): the next whole run reruns the
+    later stages, from scratch, instead of reporting them complete; made again the same, nothing reruns."""
+    ran = []
+
+    def stages():
+        return [SourceReader("a", str(tmp_path), {"x": 1}, ran=ran), Writer("b", str(tmp_path), {"y": 1}, ("a",), ran=ran)]
+
+    (tmp_path / "source").write_text("v1")
+    run(stages(), tmp_path)
+    assert read_record(tmp_path, "b")["upstream"] == {"a": "v1"} and read_record(tmp_path, "a")["made"] == "v1"
+    (tmp_path / "source").write_text("v2")
+    (tmp_path / "a").unlink()
+    run(stages()[:1], tmp_path)  # the one-stage command makes a again
+    assert ran == ["a", "b", "a"] and pending(stages(), tmp_path) == ["b"]
+    outcomes = run(stages(), tmp_path)
+    assert [o.ran for o in outcomes] == [False, True] and read_record(tmp_path, "b")["upstream"] == {"a": "v2"}
+
+    (tmp_path / "a").unlink()
+    run(stages()[:1], tmp_path)  # made again from the same source: the same thing
+    assert pending(stages(), tmp_path) == [] and ran == ["a", "b", "a", "b", "a"]

@@ -47,8 +47,9 @@ def test_bare_run_writes_the_run_outputs(bare_run):
     assert Path(summary["checkpoint"]).name == "checkpoint_000000008"
 
 
-def test_killed_bare_run_resumes_from_its_checkpoint_on_the_same_trajectory(bare_run, train_config, tmp_path):
-    """A real process dies at step 6 (after the step-4 checkpoint); the same job then resumes at step 4."""
+def test_killed_bare_run_resumes_from_its_checkpoint_on_the_same_trajectory(bare_run, train_config, tmp_path, capfd):
+    """A real process dies at step 6 (after the step-4 checkpoint); the same job then resumes at step 4, and
+    says so on the console."""
     _, uninterrupted = bare_run
     config = train_config(tmp_path, *ONE_WORKER, "cluster.runner=bare", "train.inject_failure_at_step=6")
     job_file = tmp_path / "job.pkl"
@@ -57,9 +58,12 @@ def test_killed_bare_run_resumes_from_its_checkpoint_on_the_same_trajectory(bare
               "train(pickle.loads(open(sys.argv[1], 'rb').read()), TrackedRun(None))")
     killed = subprocess.run([sys.executable, "-c", script, str(job_file)], capture_output=True, text=True, timeout=300)
     assert killed.returncode == 1 and "injected failure" in killed.stdout, killed.stderr[-2000:]
+    assert "resumed" not in killed.stdout  # a fresh start says nothing of resuming
     assert not (Path(config.run.dir) / TRAIN_SUMMARY_FILE).exists()
+    capfd.readouterr()
     summary = run_training(config)
     assert summary["resumed_from_step"] == 4 and summary["steps"] == 8
+    assert capfd.readouterr().out.count("resumed from step 4 of 8\n") == 1
     assert losses(summary) == pytest.approx(losses(uninterrupted), rel=1e-4, abs=1e-5)
 
 

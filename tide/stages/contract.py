@@ -6,7 +6,10 @@ its named outputs, and the earlier stages whose outputs it reads; it runs, logs 
 result into a tracker, and describes an outcome in one line. Its fingerprint hashes its settings, its
 input paths and those earlier stages' fingerprints, so a changed setting changes the fingerprint of the
 stage it shapes and of every stage after it. A stage is complete when its record,
-`<run.dir>/stages/<name>.json`, holds the same fingerprint and its outputs exist (tide/stages/runner.py).
+`<run.dir>/stages/<name>.json`, holds the same fingerprint, its outputs exist, and what the earlier stages
+made is still what it read: each record keeps what its stage made (`made(result)`) and what the stages it
+reads from had made when it ran, so an earlier stage made again since (by a one-stage command, with the
+same settings but, say, changed source files) makes it stale (tide/stages/runner.py).
 
 Settings that change how fast a stage runs but not what it writes (batch sizes, actor counts, logging)
 stay out of its settings, so changing them reruns nothing.
@@ -63,6 +66,11 @@ class Stage(ABC):
 
     def log_complete(self, result: dict, tracker) -> None:
         """An already complete stage: log its outputs into this run under the keys a fresh run logs."""
+
+    def made(self, result: dict) -> str:
+        """What identifies what a run of it made, from its result (later stages' records keep it: when it
+        changes, they are stale). By default a hash of the result."""
+        return hashlib.sha256(json.dumps(result, sort_keys=True, default=str).encode()).hexdigest()
 
     def describe(self, result: dict) -> str:
         """One line on what a run of it did."""

@@ -66,6 +66,9 @@ class DataStage(Stage):
         return {"fingerprint": summary["manifest"]["fingerprint"], "reused": summary["manifest"]["reused"],
                 "splits": {name: split["dialogues"] for name, split in summary["splits"].items()}}
 
+    def made(self, result: dict) -> str:
+        return result["fingerprint"]  # the artifact's content, whether this run built it or reused it
+
     def describe(self, result: dict) -> str:
         return f"{'reused' if result['reused'] else 'built'} {result['fingerprint'][:12]}: " + ", ".join(
             f"{name} {count}" for name, count in result["splits"].items())

@@ -69,7 +69,7 @@ def pending(stages: list[Stage], run_dir: Path) -> list[str]:
     """The stages `run_stages` would run now: the first incomplete one and every one after it."""
     fingerprints = plan_fingerprints(stages)
     for index, stage in enumerate(stages):
-        if not is_complete(stage, read_record(run_dir, stage.name), fingerprints[stage.name]):
+        if not is_complete(stage, read_record(run_dir, stage.name), fingerprints[stage.name], run_dir):
             return [later.name for later in stages[index:]]
     return []
 
@@ -97,13 +97,16 @@ def run_stages(stages: list[Stage], run_dir: Path, tracker, force: bool = False)
 def _skip_or_run(stage: Stage, run_dir: Path, tracker, fingerprints: dict, rerun_rest: bool,
                  stale_names: set[str]) -> StageOutcome:
     fingerprint, record = fingerprints[stage.name], read_record(run_dir, stage.name)
-    if not rerun_rest and is_complete(stage, record, fingerprint):
+    if not rerun_rest and is_complete(stage, record, fingerprint, run_dir):
         if record.get("outputs") != stage.outputs():  # a record from before outputs were named
             write_json_atomic(record_path(run_dir, stage.name), {**record, "outputs": stage.outputs()})
         outcome = StageOutcome(stage.name, False, fingerprint, record["result"])
         stage.log_complete(outcome.result, tracker)
         return outcome
-    return _run_one(stage, run_dir, tracker, fingerprints, replace=stage.name in stale_names)
+    # Its outputs were made from what an earlier stage made before: removed, so nothing of them is resumed.
+    remade_upstream = record is not None and record["fingerprint"] == fingerprint and not upstream_current(
+        stage, record, run_dir)
+    return _run_one(stage, run_dir, tracker, fingerprints, replace=stage.name in stale_names or remade_upstream)
 
 
 def _run_one(stage: Stage, run_dir: Path, tracker, fingerprints: dict, replace: bool) -> StageOutcome:
@@ -117,13 +120,27 @@ def _run_one(stage: Stage, run_dir: Path, tracker, fingerprints: dict, replace: 
     write_json_atomic(record, {
         "stage": stage.name, "fingerprint": fingerprints[stage.name], "settings": stage.settings(),
         "inputs": stage.inputs(), "outputs": stage.outputs(),
-        "after": {name: fingerprints[name] for name in stage.after()}, "result": result, "seconds": seconds})
+        "after": {name: fingerprints[name] for name in stage.after()},
+        "upstream": {name: (read_record(run_dir, name) or {}).get("made") for name in stage.after()},
+        "made": stage.made(result), "result": result, "seconds": seconds})
     return StageOutcome(stage.name, True, fingerprints[stage.name], result, seconds)
 
 
-def is_complete(stage: Stage, record: dict | None, fingerprint: str) -> bool:
+def is_complete(stage: Stage, record: dict | None, fingerprint: str, run_dir: Path) -> bool:
     return (record is not None and record["fingerprint"] == fingerprint
-            and all(Path(path).exists() for path in stage.outputs().values()) and stage.intact(record["result"]))
+            and all(Path(path).exists() for path in stage.outputs().values()) and stage.intact(record["result"])
+            and upstream_current(stage, record, run_dir))
+
+
+def upstream_current(stage: Stage, record: dict, run_dir: Path) -> bool:
+    """Whether the stages it reads from still hold what they had made when it ran (a record from before
+    this was kept, or an earlier stage's, counts as current)."""
+    seen = record.get("upstream") or {}
+    for name in stage.after():
+        now = (read_record(run_dir, name) or {}).get("made")
+        if seen.get(name) is not None and now is not None and seen[name] != now:
+            return False
+    return True
 
 
 def _remove(paths) -> None:

@@ -106,6 +106,8 @@ def _setup(plan: WorkerPlan, context) -> WorkerRun:
     torch.manual_seed(job.seed)  # the same initial adapter on every worker
     engine = build_engine(job.model, train, plan.precision, plan.ds_config, total_steps, device)
     state, restored = _restore(engine, context, job.seed)
+    if restored and rank == 0:  # the console says so once (the summary's resumed_from_step says it afterwards)
+        print(f"resumed from step {state['step']} of {total_steps}", flush=True)
     watchdog = LossWatchdog(train.watchdog.divergence_factor, train.watchdog.patience)
     for record in state["history"]:  # a resumed watchdog has seen the same losses
         watchdog.check(record["step"], record["loss"])

@@ -50,8 +50,13 @@ def trajectory_settings(job: TrainingJob) -> dict:
 
 
 def ray_run_name(job: TrainingJob) -> str:
-    """`<run.name>-<fingerprint>`; `train.resume=false` adds a timestamp so nothing is resumed."""
-    shaping = trajectory_settings(job)
+    """`<run.name>-<fingerprint>`; `train.resume=false` adds a timestamp so nothing is resumed. The fingerprint
+    also holds the data artifact's content fingerprint: an artifact rebuilt from changed source files (same
+    settings, same path) never resumes checkpoints trained on the old one."""
+    from tide.data.artifact import read_manifest
+
+    manifest = read_manifest(job.data_dir) or {}
+    shaping = {**trajectory_settings(job), "data_content": manifest.get("fingerprint")}
     digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:10]
     name = f"{job.run_name}-{digest}"
     return name if job.train.resume else f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
