@@ -103,7 +103,8 @@ def run(slurm: SlurmConfig, spec, cluster_slices: list, spec_path: Path, overrid
     from tide.sweep.plan import format_plan, make_plan
 
     slurm, job = prepare(slurm, spec_path, spec.name, overrides, trial_fn)
-    shape = {"CPU": slurm.nodes * slurm.cpus_per_node, "GPU": slurm.nodes * slurm.gpus_per_node}
+    per_node = {"CPU": slurm.cpus_per_node, "GPU": slurm.gpus_per_node, **(slurm.node_resources or {})}
+    shape = {name: slurm.nodes * amount for name, amount in per_node.items()}
     where = f"Slurm job: {slurm.nodes} node(s) x {slurm.cpus_per_node} CPU, {slurm.gpus_per_node} GPU on {slurm.partition}"
     print(format_plan(make_plan(spec, cluster_slices, shape, where)), flush=True)
     if dry_run:

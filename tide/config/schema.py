@@ -271,7 +271,7 @@ class SlurmConfig:
     nodes: int = option(ge=1)
     cpus_per_node: int = option(ge=1)
     gpus_per_node: int = option(ge=0)
-    time_limit: str = option(check=_slurm_time)
+    time_limit: str | int = option(check=_slurm_time)   # an int is minutes, as Slurm reads it
     account: str | None
     job_name: str
     extra_sbatch: tuple[str, ...]       # more `#SBATCH` lines, e.g. "--mem=0" or "--constraint=a100"
