@@ -29,3 +29,13 @@ def test_no_wandb_run_for_a_failure_before_the_first_logging_stage_and_a_failed_
     assert summary["state"] == "failed" and summary["exit_code"] == 1
     assert summary["summary"]["failure"] == reason and str(tmp_path / "none") in reason
     assert summary["summary"]["failed_stage"] == "evaluate"
+
+
+def test_a_logger_that_cannot_start_is_refused_before_the_data_stage(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    online = small_config(tmp_path, "logger.mode=online", "run.name=online")
+    with pytest.raises(ValueError, match="logger.mode=online needs WANDB_API_KEY"):
+        run_pipeline(online)
+    assert not Path(online.data.artifact_dir).exists() and not Path(online.run.dir).exists()  # no work done

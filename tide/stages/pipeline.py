@@ -26,7 +26,7 @@ from tide.stages.generate import GenerateStage
 from tide.stages.records import read_stage_json
 from tide.stages.runner import StageOutcome, check_conflicts, run_stages
 from tide.stages.train import TrainStage
-from tide.track import TrackedRun
+from tide.track import TrackedRun, check_logger
 
 STAGES: tuple[type[Stage], ...] = (DataStage, TrainStage, GenerateStage, EvaluateStage)
 
@@ -77,7 +77,9 @@ def run_pipeline(config: TideConfig, params: dict | None = None, target: str | N
               for stage in build_stages(config, target)]
     check_conflicts(stages, run_dir, force)  # before a W&B run exists
     # The W&B run starts with the first stage that logs (the runner opens it): a command that fails before
-    # then (bad input, the data stage) leaves none.
+    # then (bad input, the data stage) leaves none. Whether it can start is checked now, before any work.
+    if any(stage.logs for stage in stages):
+        check_logger(config.logger)
     tracker = TrackedRun.deferred(lambda: start_tracked_run(config, target or config.pipeline.condition, params))
     try:
         outcomes = run_stages(stages, run_dir, tracker, force=force)
