@@ -68,10 +68,13 @@ def job_state(job_id: str) -> str:
 
 def follow(job_id: str, log: Path) -> int:
     """Prints the log as it grows until the job ends; 0 when it COMPLETED. Ctrl-C detaches (exit 0)."""
-    offset, state = 0, "PENDING"
+    offset, state, shown = 0, "PENDING", None
     try:
         while True:
             state = job_state(job_id)
+            if state != shown and state not in ENDED:  # a job may wait in the queue for hours: say so
+                print(f"Slurm job {job_id}: {state}", flush=True)
+                shown = state
             offset = _print_new(log, offset)
             if state in ENDED or state == "ENDED":
                 _print_new(log, offset)
