@@ -56,8 +56,8 @@ def format_summary(summary: dict) -> str:
         lines += ["", f"  factor scorer vs the references' recorded spans ({factors['replies']} replies, "
                       f"threshold {factors['threshold']}; chance AUC 0.5): a self-consistency check, not a "
                       "validation (agreement with people: docs/evaluation.md)"]
-        lines += [f"  {name:<24} precision {factors[name]['precision']:.2f}  recall {factors[name]['recall']:.2f}  "
-                  f"AUC {factors[name]['auc']:.2f}" for name in factors if isinstance(factors[name], dict)]
+        lines += [f"  {name:<24} precision {_two(factors[name]['precision'])}  recall {_two(factors[name]['recall'])}  "
+                  f"AUC {_two(factors[name]['auc'])}" for name in factors if isinstance(factors[name], dict)]
     elif factors:
         lines += ["", f"  factor scorer accuracy: {factors['unavailable']}"]
     if summary.get("judge"):
@@ -69,6 +69,12 @@ def format_summary(summary: dict) -> str:
     lines += ["", f"  per-row metrics: {summary['outputs']['metrics']}", f"  summary: {summary['outputs']['summary']}",
               "", f"  {summary['disclaimer']}"]
     return "\n".join(lines)
+
+
+def _two(value) -> str:
+    """Two decimals, or n/a: with few replies a factor has no positives, and its precision or AUC is
+    undefined (null in summary.json); that once crashed the printout after a complete evaluation."""
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _format_safety(summary: dict) -> list[str]:

@@ -188,13 +188,13 @@ class Workspace:
 
     def ratings_unknown(self) -> str:
         """Ratings of this run's replies in both conditions, and one of an item that does not exist."""
+        import pandas as pd
+
         from tide.evaluate.ratings import synthetic_ratings
 
         items = self._rated_items()
         both = items.assign(condition="zero_shot").merge(items.assign(condition="finetuned"), how="outer")
         ratings = synthetic_ratings(both, n_raters=6, items_per_rater=len(items), seed=1)
-        import pandas as pd
-
         out = self.folder / "ratings_unknown.csv"
         pd.concat([ratings, ratings.iloc[[0]].assign(item_id="999-9")]).to_csv(out, index=False)
         return str(out)
@@ -232,10 +232,10 @@ def snapshot(folder: Path) -> dict:
 def refusal(done: subprocess.CompletedProcess, fragment: str, module: str) -> tuple[str, str]:
     """The verdict on a command that had to be refused: one line naming `fragment`, exit status 2."""
     lines = [line for line in done.stderr.splitlines() if line.strip()]
+    if done.returncode == 0:   # accepted, whatever the logs of the work it then did say
+        return "silent accept", "exit 0"
     if "Traceback" in done.stderr or "Traceback" in done.stdout:
         return "traceback", (lines or ["?"])[-1][:300]
-    if done.returncode == 0:
-        return "silent accept", "exit 0"
     shown = " | ".join(lines)[:300]
     if done.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{module}: ") and fragment in lines[0]:
         return "one-line error", lines[0][:300]
