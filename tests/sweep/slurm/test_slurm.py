@@ -177,3 +177,30 @@ def test_bad_input_is_one_line_and_nothing_is_submitted(local_slurm, tmp_path, c
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.strip() == message and "Traceback" not in done.stderr
     assert not queue(local_slurm).strip() and not (storage / "slurm").exists()
+
+
+def test_a_job_past_its_time_limit_stops_ray_and_resumes_when_submitted_again(local_slurm, tmp_path):
+    """--time=1: Slurm ends the job 60-90 s in (it checks limits every 30 s). Six 30 s trials, two at a time,
+    end in rounds at about 50, 80 and 110 s, so two or four are done and two are running; the same command
+    with more time runs only the rest."""
+    storage = tmp_path / "shared"
+    storage.mkdir()
+    spec = write_spec(tmp_path, "slurm_timeout", [2, 4, 8, 16, 32, 64])
+    env = environment(local_slurm, storage, FAKE_TRIAL_SECONDS="30")
+    job = [override for override in CPU_JOB if not override.startswith("cluster.slurm.time_limit=")]
+    trial = ["--trial-fn", "tests.sweep.fakes:scored_trial"]
+    timed_out = sweep(env, str(spec), *job, "cluster.slurm.time_limit=1", *trial)
+    assert "submitted Slurm job" in timed_out.stdout, timed_out.stdout + timed_out.stderr
+    job_id = job_id_of(timed_out.stdout)
+    assert timed_out.returncode == 1 and f"Slurm job {job_id}: TIMEOUT" in timed_out.stdout, timed_out.stdout
+    assert not ray_processes(job_id) and not list(Path("/tmp").glob(f"tide-ray-{job_id}-*"))
+    results = storage / "sweeps" / "slurm_timeout" / "results.csv"
+    finished = set(pd.read_csv(results).query("status == 'completed'")["trial"]) if results.is_file() else set()
+    assert 0 < len(finished) < 6, finished
+
+    again = sweep(env, str(spec), *job, "cluster.slurm.time_limit=5", *trial)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"resuming: {len(finished)} finished trial(s)" in again.stdout
+    table = pd.read_csv(results)
+    assert len(table) == 6 and set(table["status"]) == {"completed"}
+    assert all(len(list(Path(row.run_dir).glob("ran-*"))) == 1 for row in table.itertuples() if row.trial in finished)
