@@ -56,3 +56,21 @@ def test_a_data_command_with_another_split_seed_leaves_the_shared_artifact_and_t
     assert other.data.artifact_dir != first.data.artifact_dir and other.model.path != first.model.path
     assert snapshot(first.data.artifact_dir, first.model.path) == before
     assert pending(build_stages(pipeline_config(first)), first.run.dir)[:1] == ["train"]  # its data still complete
+
+
+def test_a_tiny_model_rebuilt_in_place_makes_the_data_stage_and_what_follows_stale(tmp_path):
+    """A config pointed at the same tiny model path with another build (e.g. changed by with_options, not
+    composed again): the run that used the old build no longer counts its data stage complete."""
+    from tide.config import with_options
+    from tide.stages import build_stages, pending, read_record, run_pipeline
+    from tide.stages.pipeline import pipeline_config
+
+    first = small_config(tmp_path, "run.name=a")
+    run_pipeline(first, target="data")
+    made = read_record(first.run.dir, "data")["made"]
+    assert made.endswith(read_record(first.run.dir, "data")["result"]["tiny_model_build"])
+    other = with_options(small_config(tmp_path, "run.name=b"), {"seed": 3})  # same model.path, another seed
+    run_pipeline(other, target="data")
+    assert pending(build_stages(pipeline_config(first), target="data"), first.run.dir) == ["data"]
+    run_pipeline(first, target="data")  # rebuilt as this run had it: what it made is the same again
+    assert read_record(first.run.dir, "data")["made"] == made

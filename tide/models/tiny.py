@@ -48,7 +48,7 @@ def build_tiny_model(
     out_dir = Path(out_dir)
     texts = list(texts)  # read twice: once for the hash, once for training
     build_hash = _build_hash(architecture, tokenizer, seed, texts)
-    if _existing_hash(out_dir) == build_hash:
+    if existing_build_hash(out_dir) == build_hash:
         return out_dir
 
     with staged_dir(out_dir) as staging:
@@ -75,9 +75,10 @@ def _build_hash(architecture: dict, tokenizer: TokenizerConfig, seed: int, texts
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
-def _existing_hash(out_dir: Path) -> str | None:
+def existing_build_hash(out_dir) -> str | None:
+    """The build hash of the tiny model in `out_dir` (None: none there), what a rebuild with other inputs changes."""
     try:
-        return json.loads((out_dir / BUILD_FILE).read_text())["hash"]
+        return json.loads((Path(out_dir) / BUILD_FILE).read_text())["hash"]
     except (OSError, ValueError, KeyError):
         return None
 

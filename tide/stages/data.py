@@ -55,19 +55,29 @@ class DataStage(Stage):
         return ()  # the artifact and the tiny model are shared by every run on this data
 
     def intact(self, result: dict) -> bool:
-        """Another data setting of another run may have replaced the shared artifact since."""
+        """Whether the shared artifact (and tiny model) are still what this run made or reused: changed source
+        files, or a config pointed at the same place with other settings, may have rebuilt them since."""
         from tide.data.artifact import read_manifest
 
         manifest = read_manifest(self.data.artifact_dir)
-        return manifest is not None and manifest["fingerprint"] == result["fingerprint"]
+        # (a record from before the tiny model's build was kept says nothing of it)
+        same_model = "tiny_model_build" not in result or result["tiny_model_build"] == self._tiny_build()
+        return manifest is not None and manifest["fingerprint"] == result["fingerprint"] and same_model
+
+    def _tiny_build(self) -> str | None:
+        from tide.models.tiny import existing_build_hash
+
+        return existing_build_hash(self.model.path) if self.tiny_model() else None
 
     def run(self, tracker) -> dict:
         summary = prepare_data(self.data, self.model, self.prompt, self.tiny_model())
-        return {"fingerprint": summary["manifest"]["fingerprint"], "reused": summary["manifest"]["reused"],
-                "splits": {name: split["dialogues"] for name, split in summary["splits"].items()}}
+        result = {"fingerprint": summary["manifest"]["fingerprint"], "reused": summary["manifest"]["reused"],
+                  "splits": {name: split["dialogues"] for name, split in summary["splits"].items()}}
+        return {**result, "tiny_model_build": self._tiny_build()} if self.tiny_model() else result
 
     def made(self, result: dict) -> str:
-        return result["fingerprint"]  # the artifact's content, whether this run built it or reused it
+        """The artifact's content (and the tiny model's build), whether this run built or reused them."""
+        return ":".join(filter(None, (result["fingerprint"], result.get("tiny_model_build"))))
 
     def describe(self, result: dict) -> str:
         return f"{'reused' if result['reused'] else 'built'} {result['fingerprint'][:12]}: " + ", ".join(
