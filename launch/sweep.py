@@ -121,13 +121,13 @@ def run(args: argparse.Namespace):
     shape = {"GPU": args.gpus, "CPU": args.cpus or 8 * args.gpus} if args.gpus else None
     spec, base, configs = compose(args.spec, args.overrides)
     online = base.logger.mode == "online"
-    if not shape and parse_address(base.cluster.address).kind == "dashboard" and not in_submitted_job():
-        return submit_as_job(args, base.cluster.address)
     if base.cluster.slurm is not None and not os.environ.get(SLURM_JOB_MARKER):  # cluster=slurm, not yet in the job
         from launch.cluster import slurm
 
         return slurm.run(base.cluster.slurm, spec, [c.cluster for c in configs], args.spec, args.overrides,
                          args.trial_fn, args.dry_run)
+    if not shape and parse_address(base.cluster.address).kind == "dashboard" and not in_submitted_job():
+        return submit_as_job(args, base.cluster.address)
     sweep_dir = sweep_directory(base.paths.outputs, spec.name)
     if not args.dry_run:  # a dry run writes nothing
         check_job_outputs(base, sweep_dir)

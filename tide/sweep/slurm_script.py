@@ -41,6 +41,7 @@ cd $project
 export TIDE_OUTPUTS=$storage $marker=$$SLURM_JOB_ID
 # Token auth stays on: RAY_AUTH_TOKEN comes from the environment sbatch passed on, never from this file.
 export RAY_AUTH_MODE=token
+unset RAY_ADDRESS   # the submitting shell's, if any: this job starts its own Ray
 # Ray drains for 30 s on SIGTERM by default; a cancelled job must let go of its nodes within seconds.
 export RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S=1 RAY_USAGE_STATS_ENABLED=0
 ray_logs=$storage/slurm/$job_name-$$SLURM_JOB_ID
