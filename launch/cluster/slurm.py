@@ -51,7 +51,8 @@ def submit(slurm: SlurmConfig, job: SlurmJob, sweep_name: str) -> str:
     done = subprocess.run(["sbatch", "--parsable", "--export=ALL", str(script)], capture_output=True, text=True,
                           timeout=60)
     if done.returncode != 0:
-        raise ClusterError(f"cluster=slurm: sbatch refused {script}: {done.stderr.strip().splitlines()[-1:]}")
+        reason = (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+        raise ClusterError(f"cluster=slurm: sbatch refused {script}: {reason}")
     job_id = done.stdout.strip().split(";")[0]
     print(f"submitted Slurm job {job_id} ({slurm.nodes} node(s), partition {slurm.partition}): {script}\n"
           f"  log:     {job.log.replace('%j', job_id)}\n  results: {job.results}\n"
