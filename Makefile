@@ -127,7 +127,7 @@ safety-fixtures: install ## Precision and recall of the referral, harm and risk 
 SWEEP ?= sweeps/smoke.yaml
 DRY_RUN ?=
 sweep: install ## Run a sweep: make sweep SWEEP=sweeps/paper.yaml [DRY_RUN=1] [ARGS="logger.mode=online"]; RAY_ADDRESS=http://<head>:8265 submits it as a Ray job, ARGS=cluster=slurm as an sbatch job
-	$(PY) -m launch.sweep $(SWEEP) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run) $(ARGS)
+	$(PY) -m launch.sweep $(SWEEP) $(ARGS) $(if $(filter 1 true yes,$(DRY_RUN)),--dry-run)
 
 RUNS ?=
 report: install ## Build the HTML + Markdown report from evaluated runs: make report [RUNS="dir1 dir2"]
