@@ -71,3 +71,12 @@ def test_the_token_comes_from_the_environment(tmp_path, monkeypatch):
     (tmp_path / "token").write_text("x")
     monkeypatch.setenv("RAY_AUTH_TOKEN_PATH", str(tmp_path / "token"))
     require_token()
+
+
+def test_an_automounted_nfs_counts_as_what_shadows_the_autofs_entry(tmp_path):
+    mounts = tmp_path / "mounts"
+    mounts.write_text("overlay / overlay rw 0 0\nauto.home /home autofs rw 0 0\n"
+                      "nas:/export/home /home nfs4 rw 0 0\n/dev/sda1 /home/scratch ext4 rw 0 0\n")
+    assert slurm_checks.filesystem_type(Path("/home/alice/tide"), mounts) == "nfs4"
+    assert slurm_checks.filesystem_type(Path("/home/scratch/x"), mounts) == "ext4"
+    assert slurm_checks.filesystem_type(Path("/opt"), mounts) == "overlay"

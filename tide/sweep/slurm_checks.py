@@ -19,7 +19,7 @@ SLURM_PROGRAMS = ("sbatch", "sinfo", "scontrol")
 # Filesystems every node of a cluster mounts alike; a local one (ext4, xfs, tmpfs, overlay) is seen by
 # this host only, unless every node of the partition is this host.
 SHARED_FILESYSTEMS = {"nfs", "nfs4", "lustre", "gpfs", "beegfs", "cephfs", "ceph", "glusterfs", "fuse.glusterfs",
-                      "panfs", "wekafs", "cifs", "smb3", "fuse.juicefs", "fuse.sshfs", "9p", "virtiofs"}
+                      "fuse.ceph-fuse", "panfs", "wekafs", "cifs", "smb3", "fuse.juicefs", "fuse.sshfs", "9p", "virtiofs"}
 
 
 def require_slurm() -> None:
@@ -84,14 +84,15 @@ def check_shared_storage(storage: str, node_hosts: list[str]) -> None:
                        f"({', '.join(node_hosts)}) do not see; use a shared mount (NFS, Lustre, GPFS, ...)")
 
 
-def filesystem_type(path: Path) -> str:
-    """The type of the mount holding path (the longest mount point above it in /proc/mounts)."""
+def filesystem_type(path: Path, mounts: Path = Path("/proc/mounts")) -> str:
+    """The type of the mount holding path: the longest mount point above it in /proc/mounts, the last
+    of equal ones (an automounted NFS home is listed after the autofs entry it shadows)."""
     best, kind = "", "unknown"
     resolved = str(path.resolve())
-    for line in Path("/proc/mounts").read_text().splitlines():
+    for line in mounts.read_text().splitlines():
         fields = line.split()
         point = fields[1].replace("\\040", " ")
-        if (resolved == point or resolved.startswith(point.rstrip("/") + "/")) and len(point) > len(best):
+        if (resolved == point or resolved.startswith(point.rstrip("/") + "/")) and len(point) >= len(best):
             best, kind = point, fields[2]
     return kind
 
