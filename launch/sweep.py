@@ -46,7 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     job.add_argument("--no-pip", dest="pip", action="store_false",
                      help="use the cluster's own environment instead of installing requirements/stack.txt in the job")
     job.add_argument("--job-python", default="python", help="the job's interpreter on the head (default: python)")
-    return parser.parse_args(argv)
+    return parser.parse_intermixed_args(argv)  # options may sit among the overrides
 
 
 def compose(spec_path: Path, overrides: list[str]):

@@ -35,6 +35,13 @@ def test_dry_run_prints_the_plan_and_runs_nothing(outputs, capsys):
     assert not outputs.exists()
 
 
+def test_options_may_sit_among_the_overrides():
+    from launch.sweep import parse_args
+
+    args = parse_args([SMOKE, "--dry-run", "cluster=slurm", "--trial-fn", "m:f", "seed=3"])
+    assert args.dry_run and args.trial_fn == "m:f" and args.overrides == ["cluster=slurm", "seed=3"]
+
+
 def test_a_plan_that_cannot_fit_is_refused(outputs, capsys):
     assert main([str(PROJECT_ROOT / "sweeps" / "paper.yaml"), "--dry-run"]) == 2
     error = capsys.readouterr().err
