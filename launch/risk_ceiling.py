@@ -2,12 +2,14 @@
 
     python -m launch.risk_ceiling DIR [--json OUT]                # or: make risk-ceiling CSSRS=DIR
     python -m launch.risk_ceiling DIR --embeddings-cache /tmp/cssrs-minilm.npz    # the train_risk cache
+    python -m launch.risk_ceiling DIR --encoder /models/all-mpnet-base-v2          # another encoder's embeddings
 
 DIR holds Reddit C-SSRS's 500_Reddit_users_posts_labels.csv. Prints one row per way of scoring a user
 (the shipped heads' post scores pooled by max, top-3 mean and mean; a user-level model that reads all of a
 user's posts at once) with the grouped-CV AUC and its 95% CI, and the specificity at 90% sensitivity,
 against issue 20's targets (AUC >= 0.90; specificity >= 0.60 at sensitivity 0.90). Writes nothing but
---json. Bad input: one line on stderr, exit status 2.
+--json. `--encoder` (a sentence-transformers model directory) puts its sentence embeddings where the MiniLM
+layers were, to ask whether a stronger encoder would close the gap (not cached: minutes). Bad input: one line on stderr, exit status 2.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--bootstrap", type=int, default=1000, help="user resamples for the CIs")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--embeddings-cache", type=Path, help="an .npz of the posts' MiniLM layer features")
+    parser.add_argument("--encoder", type=Path, help="a sentence-transformers model directory whose sentence "
+                        "embeddings replace the MiniLM layers")
     return parser.parse_args(argv)
 
 
@@ -34,6 +38,7 @@ def format_ceiling(result: dict) -> str:
     from tide.core.intervals import format_interval
 
     lines = [f"Client risk ceiling on {result['users']} users ({result['at_risk']} at risk): {result['validation']}",
+             f"  text features: {result['features']}",
              f"  {'user score':24s} {'one turn':9s} {'AUC':24s} {'spec. at sens. 0.90':20s} targets "
              f"(AUC >= {TARGET_AUC:.2f}, spec. >= {TARGET_SPECIFICITY:.2f})"]
     for row in result["rows"]:
@@ -44,6 +49,18 @@ def format_ceiling(result: dict) -> str:
                      f"{'met' if met else 'missed'}")
     lines.append("  the specificity is read at a threshold chosen on the same scores: optimistic, a ceiling")
     return "\n".join(lines)
+
+
+def encoder_features(texts: list[str], directory: Path):
+    """Normalised sentence embeddings of `directory`'s encoder, reading at most 256 tokens as MiniLM does."""
+    from tide.evaluate.reference import load_encoder
+    from tide.evaluate.risk import sentence_vectors
+
+    if not (directory / "modules.json").is_file() and not (directory / "config.json").is_file():
+        raise FileNotFoundError(f"--encoder {directory}: not a sentence-transformers model directory")
+    encoder = load_encoder(str(directory))
+    encoder.max_seq_length = min(encoder.max_seq_length or 256, 256)
+    return sentence_vectors(encoder)(texts)
 
 
 def main(argv=None) -> int:
@@ -57,8 +74,12 @@ def main(argv=None) -> int:
     config = RiskTrainingConfig(folds=args.folds, bootstrap_samples=args.bootstrap, seed=args.seed)
     table = PostTable.of(read_cssrs(args.directory))
     lexicon_features = RiskLexicon(package_lexicon()).features(table.texts)
-    layer_features = embed_posts(table.texts, tuple(config.layers), config.batch_size, args.embeddings_cache)
-    result = risk_ceiling(table, lexicon_features, layer_features, config)
+    if args.encoder:
+        features, source = encoder_features(table.texts, args.encoder), f"sentence embeddings of {args.encoder}"
+    else:
+        features = embed_posts(table.texts, tuple(config.layers), config.batch_size, args.embeddings_cache)
+        source = f"MiniLM mean-pooled layers {', '.join(map(str, config.layers))} (the shipped detector's)"
+    result = {**risk_ceiling(table, lexicon_features, features, config), "features": source}
     print(format_ceiling(result))
     if args.json:
         write_json_atomic(args.json, result)
