@@ -178,16 +178,8 @@ def format_results(frame, spec, sweep_dir: Path, wandb_dir: str | None) -> str:
 
 
 def main(argv=None) -> int:
-    from tide.sweep.cluster import ClusterError
-    from tide.sweep.plan import PlanDoesNotFit
-    from tide.sweep.wandb_agents import OnlineSweepError
-
-    args = parse_args(argv)
-    try:
-        frame = run(args)
-    except (SweepSpecError, PlanDoesNotFit, OnlineSweepError, ClusterError) as error:
-        print(f"launch.sweep: {error}", file=sys.stderr)
-        return 2
+    """The sweep's exit status; bad input raises, and the boundary (launch/errors.py) reports it in one line."""
+    frame = run(parse_args(argv))
     if isinstance(frame, int):  # submitted as a Ray job: the job's outcome
         return frame
     if frame is not None and len(frame) and not frame["status"].isin(["completed", "early_stopped"]).all():

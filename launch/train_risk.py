@@ -48,16 +48,11 @@ def format_report(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from tide.evaluate.cssrs import CssrsFormatError
     from tide.evaluate.risk_training import RiskTrainingConfig, train_detector
 
     args = parse_args(argv)
     config = RiskTrainingConfig(folds=args.folds, bootstrap_samples=args.bootstrap, seed=args.seed)
-    try:
-        report = train_detector(args.directory, args.out, config, embeddings_cache=args.embeddings_cache)
-    except (CssrsFormatError, FileNotFoundError, ValueError) as error:
-        print(f"launch.train_risk: {error}", file=sys.stderr)
-        return 2
+    report = train_detector(args.directory, args.out, config, embeddings_cache=args.embeddings_cache)
     print(format_report(report))
     print(f"  detector: {args.out} (risk.npz, risk.json)")
     return 0

@@ -47,16 +47,11 @@ def format_cv(cv: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from tide.evaluate.epitome import EpitomeFormatError
     from tide.evaluate.mechanism_training import TrainingConfig, train_scorer
 
     args = parse_args(argv)
     config = TrainingConfig(folds=args.folds, bootstrap_samples=args.bootstrap, seed=args.seed)
-    try:
-        cv = train_scorer(args.directory, args.out, config, embeddings_cache=args.embeddings_cache)
-    except (EpitomeFormatError, ValueError) as error:
-        print(f"launch.train_scorer: {error}", file=sys.stderr)
-        return 2
+    cv = train_scorer(args.directory, args.out, config, embeddings_cache=args.embeddings_cache)
     print(format_cv(cv))
     print(f"  scorer and figures: {args.out} (mechanisms.npz, mechanisms.json, cv_metrics.json, reliability.png)")
     return 0

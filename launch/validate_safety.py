@@ -86,17 +86,11 @@ def figures_json(result: dict) -> dict:
 
 def main(argv=None) -> int:
     from tide.core.files import write_json_atomic
-    from tide.evaluate.cssrs import CssrsFormatError
-    from tide.evaluate.risk import RiskFilesError
     from tide.evaluate.risk_validation import validate_directory
     from tide.evaluate.summary import json_safe
 
     args = parse_args(argv)
-    try:
-        result = validate_directory(args.directory, args.detector, args.bootstrap, args.seed)
-    except (CssrsFormatError, RiskFilesError, ValueError, UnicodeDecodeError) as error:
-        print(f"launch.validate_safety: {error}", file=sys.stderr)
-        return 2
+    result = validate_directory(args.directory, args.detector, args.bootstrap, args.seed)
     print(format_validation(result))
     if args.json:
         write_json_atomic(args.json, json_safe(figures_json(result)))

@@ -53,17 +53,11 @@ def format_validation(result: dict) -> str:
 
 def main(argv=None) -> int:
     from tide.core.files import write_json_atomic
-    from tide.evaluate.epitome import EpitomeFormatError
-    from tide.evaluate.mechanisms import ScorerFilesError
     from tide.evaluate.summary import json_safe
     from tide.evaluate.validation import validate_directory
 
     args = parse_args(argv)
-    try:
-        result = validate_directory(args.directory, args.scorer, args.bootstrap, args.seed)
-    except (EpitomeFormatError, ScorerFilesError, ValueError, UnicodeDecodeError) as error:
-        print(f"launch.validate_scorer: {error}", file=sys.stderr)
-        return 2
+    result = validate_directory(args.directory, args.scorer, args.bootstrap, args.seed)
     print(format_validation(result))
     if args.json:
         write_json_atomic(args.json, json_safe(result))

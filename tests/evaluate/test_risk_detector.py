@@ -82,8 +82,9 @@ def test_train_then_validate_on_a_small_directory(tmp_path, capsys):
 
 
 def test_validate_refuses_bad_input_in_one_line(tmp_path, capsys):
+    from launch.errors import run_command
     from launch.validate_safety import main as validate
 
-    assert validate([str(tmp_path)]) == 2
+    assert run_command("launch.validate_safety", validate, [str(tmp_path)]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and CSSRS_FILE in error and "no such file" in error

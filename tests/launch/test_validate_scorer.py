@@ -2,6 +2,7 @@
 
 import json
 
+from launch.errors import run_command
 from launch.validate_scorer import main
 from tests.evaluate.conftest import EPITOME_FILES, write_epitome_dir
 
@@ -38,10 +39,10 @@ def test_unreadable_input_is_one_line_and_nonzero(tmp_path, capsys):
     write_epitome_dir(tmp_path)
     path = tmp_path / EPITOME_FILES["emotional_reactions"]
     path.write_text(path.read_text().replace(",2,", ",7,", 1))
-    assert main([str(tmp_path), "--json", str(tmp_path / "v.json")]) == 2
+    assert run_command("launch.validate_scorer", main, [str(tmp_path), "--json", str(tmp_path / "v.json")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("launch.validate_scorer: ") and "\n" not in err
     assert "emotional-reactions-reddit.csv: row 2, column 'level': '7' is not 0, 1 or 2" in err
     assert not (tmp_path / "v.json").exists()
-    assert main([str(tmp_path / "missing")]) == 2
+    assert run_command("launch.validate_scorer", main, [str(tmp_path / "missing")]) == 2
     assert "column 'directory': not found" in capsys.readouterr().err

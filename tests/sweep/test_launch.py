@@ -13,10 +13,16 @@ import pandas as pd
 import pytest
 
 import tide.sweep.plan
+from launch.errors import run_command
 from launch.sweep import main
 from tide.core.runtime import PROJECT_ROOT
 
 SMOKE = str(PROJECT_ROOT / "sweeps" / "smoke.yaml")
+
+
+def sweep_command(argv: list[str]) -> int:
+    """`python -m launch.sweep ARGV` in this process: main inside the error boundary."""
+    return run_command("launch.sweep", main, argv)
 
 
 @pytest.fixture
@@ -43,7 +49,7 @@ def test_options_may_sit_among_the_overrides():
 
 
 def test_a_plan_that_cannot_fit_is_refused(outputs, capsys):
-    assert main([str(PROJECT_ROOT / "sweeps" / "paper.yaml"), "--dry-run"]) == 2
+    assert sweep_command([str(PROJECT_ROOT / "sweeps" / "paper.yaml"), "--dry-run"]) == 2
     error = capsys.readouterr().err
     assert "a trial needs 8.5 CPU, 2 GPU" in error and "cluster has 2 CPU and 0 GPU" in error
     assert not outputs.exists()
@@ -52,7 +58,7 @@ def test_a_plan_that_cannot_fit_is_refused(outputs, capsys):
 def test_unknown_key_is_refused_before_anything_runs(outputs, tmp_path, capsys):
     spec = tmp_path / "typo.yaml"
     spec.write_text("method: grid\nmetric: {name: m, goal: maximize}\nparameters:\n  train.lora.rr: {values: [4]}\n")
-    assert main([str(spec)]) == 2
+    assert sweep_command([str(spec)]) == 2
     error = capsys.readouterr().err
     assert f"{spec}: parameters.train.lora.rr: no such key in the config tree" in error
     assert not outputs.exists()
@@ -60,7 +66,7 @@ def test_unknown_key_is_refused_before_anything_runs(outputs, tmp_path, capsys):
 
 def test_online_without_a_key_is_refused_before_anything_runs(outputs, monkeypatch, capsys):
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    assert main([SMOKE, "logger.mode=online"]) == 2
+    assert sweep_command([SMOKE, "logger.mode=online"]) == 2
     assert "logger.mode=online needs WANDB_API_KEY in the environment" in capsys.readouterr().err
     assert not (outputs / "sweeps").exists()
 
