@@ -48,6 +48,15 @@ def test_lexicon_matches_are_read_for_who_voices_them(text, construct, person):
     assert (construct, person) in found
 
 
+def test_a_directory_without_labelled_sets_is_refused_in_one_line(tmp_path, capsys):
+    from launch.errors import run_command
+    from launch.safety_fixtures import main
+
+    assert run_command("launch.safety_fixtures", main, [str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and f"{tmp_path}: no labelled sets" in error and "referrals*.csv" in error
+
+
 def test_short_turn_sets(fixture_agreement):
     # Hand-written chat turns (tests/fixtures/safety/README.md): the dev set, and the set written before the
     # gate was revised. Figures printed by `python -m launch.safety_fixtures`.

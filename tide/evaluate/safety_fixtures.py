@@ -70,4 +70,6 @@ def agreement(directory: str | Path) -> dict[str, dict]:
                               for label in labels}
             out[path.stem]["wrong"] = sorted({r["id"] for label in labels for r, p in zip(rows, predicted[label])
                                               if p != (r[label] == "1")})
+    if not out:  # a mistyped directory would otherwise print an empty table and exit 0
+        raise FileNotFoundError(f"{directory}: no labelled sets ({', '.join(f'{kind}*.csv' for kind in SETS)})")
     return out
