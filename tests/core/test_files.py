@@ -54,3 +54,20 @@ def test_files_digest_changes_with_content_and_presence(tmp_path):
     b.write_text('{"retrained": true}')
     assert len({missing, present, files_digest([a, b])}) == 3
     assert files_digest([a, b]) == files_digest([str(a), str(b)])
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_npz_round_trip_is_whole_and_plain(tmp_path, compressed):
+    import numpy as np
+
+    from tide.core.files import read_npz, write_npz_atomic
+
+    path = tmp_path / "model.npz"
+    arrays = {"coef": np.arange(4, dtype=np.float32), "texts": np.array(["a", "bb"], dtype=str)}
+    write_npz_atomic(path, arrays, compressed=compressed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"]  # no ".npz" appended, no temp left
+    loaded = read_npz(path)
+    assert set(loaded) == set(arrays) and all(np.array_equal(loaded[k], v) for k, v in arrays.items())
+    write_npz_atomic(tmp_path / "objects.npz", {"x": np.array([{}], dtype=object)})  # numpy pickles these
+    with pytest.raises(ValueError):  # and read_npz refuses to unpickle: a shipped file cannot run code
+        read_npz(tmp_path / "objects.npz")

@@ -30,6 +30,27 @@ def write_atomic(path: Path, write) -> None:
             os.remove(temp)
 
 
+def write_npz_atomic(path: Path, arrays: dict, compressed: bool = False) -> None:
+    """numpy arrays as one .npz (read back with read_npz: no pickle), atomically."""
+    import numpy as np
+
+    save = np.savez_compressed if compressed else np.savez
+
+    def write(temp) -> None:
+        with open(temp, "wb") as handle:  # a handle, not the path: np.savez would append ".npz" to the temp name
+            save(handle, **arrays)
+
+    write_atomic(path, write)
+
+
+def read_npz(path: Path) -> dict:
+    """Every array of an .npz written by write_npz_atomic, loaded without pickle (plain data only)."""
+    import numpy as np
+
+    with np.load(path, allow_pickle=False) as arrays:
+        return {name: arrays[name] for name in arrays.files}
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

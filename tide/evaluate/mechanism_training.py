@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -91,11 +90,10 @@ def embed_labels(labels: dict[str, MechanismLabels], encoder, batch_size: int, c
 
         embeddings = TextEmbeddings(encoder or _default_encoder(), texts, batch_size, layers=layers).layer_rows(texts)
         if cache is not None:
-            from tide.core.files import write_atomic
+            from tide.core.files import write_npz_atomic
 
-            buffer = io.BytesIO()
-            np.savez(buffer, texts=np.array(texts, dtype=str), layers=np.array(layers), embeddings=embeddings)
-            write_atomic(Path(cache), lambda temp: Path(temp).write_bytes(buffer.getvalue()))
+            write_npz_atomic(Path(cache), {"texts": np.array(texts, dtype=str), "layers": np.array(layers),
+                                           "embeddings": embeddings})
     position = {t: i for i, t in enumerate(texts)}
     return {name: embeddings[[position[t] for t in m.response_post]] for name, m in labels.items()}
 
@@ -150,7 +148,7 @@ def cross_validate(labels: dict[str, MechanismLabels], embeddings: dict[str, np.
 def train_scorer(directory: str | Path, out_dir: str | Path, config: TrainingConfig | None = None,
                  encoder=None, embeddings_cache: Path | None = None) -> dict:
     """Cross-validate, fit on everything, write the scorer and its figures into out_dir; returns the CV report."""
-    from tide.core.files import write_atomic, write_json_atomic
+    from tide.core.files import write_json_atomic, write_npz_atomic
     from tide.evaluate.agreement import reliability_plot
 
     config = config or TrainingConfig()
@@ -164,9 +162,7 @@ def train_scorer(directory: str | Path, out_dir: str | Path, config: TrainingCon
     arrays, _ = fit_mechanisms({m: labels[m].response_post for m in MECHANISMS}, embeddings,
                                {m: np.asarray(labels[m].level) for m in MECHANISMS}, config)
     out_dir = Path(out_dir)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    write_atomic(out_dir / MODEL_FILE, lambda temp: Path(temp).write_bytes(buffer.getvalue()))
+    write_npz_atomic(out_dir / MODEL_FILE, arrays, compressed=True)
     meta = {"encoder": ENCODER, "layers": list(config.layers), "heads": list(HEADS), "targets": list(TARGETS),
             "settings": asdict(config),
             "thresholds": {m: report[m]["threshold"] for m in MECHANISMS}, "trained_on": cv["pairs"],

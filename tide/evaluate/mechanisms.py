@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tide.core.files import read_npz
 from tide.evaluate.epitome import MECHANISMS, SHORT_NAMES
 
 SCORER_DIR = Path(__file__).parent / "scorers"
@@ -142,8 +143,7 @@ class MechanismScorer:
             raise ScorerFilesError(f"{directory}: no trained mechanism scorer ({MODEL_FILE} + {META_FILE}); "
                                    "run `make scorer EPITOME=DIR`")
         self.meta = json.loads(meta.read_text())
-        with np.load(model, allow_pickle=False) as arrays:
-            self.arrays = {name: arrays[name] for name in arrays.files}
+        self.arrays = read_npz(model)
         self.vectorizer = word_vectorizer(self.arrays["vocabulary"].tolist(), self.arrays["idf"])
         self.thresholds = self.meta["thresholds"]
         self.encoder = self.meta["encoder"]

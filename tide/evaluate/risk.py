@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tide.core.files import read_npz
 from tide.evaluate.risk_lexicon import RiskLexicon
 
 SCORER_DIR = Path(__file__).parent / "scorers"
@@ -108,8 +109,7 @@ class RiskDetector:
                                  "run `make risk-detector CSSRS=DIR`")
         self.directory = directory
         self.meta = json.loads(meta.read_text())
-        with np.load(model, allow_pickle=False) as arrays:
-            self.arrays = {name: arrays[name] for name in arrays.files}
+        self.arrays = read_npz(model)
         self.lexicon = RiskLexicon(self.meta["lexicon"]["terms"])
         self.threshold = float(self.meta["threshold"])
         self.layers = tuple(self.meta["layers"])  # what TextEmbeddings(layers=...) must pool for it

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -126,7 +125,7 @@ def cross_fitted(table: PostTable, scores: np.ndarray, folds, config: RiskTraini
 
 def embed_posts(texts: list[str], layers: tuple[int, ...], batch_size: int, cache: Path | None, encoder=None) -> np.ndarray:
     """Layer features of every post; `cache` (.npz of texts, layers, features) is reused when it holds exactly these."""
-    from tide.core.files import write_atomic
+    from tide.core.files import write_npz_atomic
     from tide.evaluate.risk import encode_layers
 
     distinct = list(dict.fromkeys(texts))
@@ -138,9 +137,8 @@ def embed_posts(texts: list[str], layers: tuple[int, ...], batch_size: int, cach
                 return features[[position[t] for t in texts]]
     features = encode_layers(distinct, layers, encoder, batch_size, progress=True)
     if cache is not None:
-        buffer = io.BytesIO()
-        np.savez(buffer, texts=np.array(distinct, dtype=str), layers=np.array(layers), features=features)
-        write_atomic(Path(cache), lambda temp: Path(temp).write_bytes(buffer.getvalue()))
+        write_npz_atomic(Path(cache), {"texts": np.array(distinct, dtype=str), "layers": np.array(layers),
+                                       "features": features})
     position = {t: i for i, t in enumerate(distinct)}
     return features[[position[t] for t in texts]]
 
@@ -191,14 +189,13 @@ class CachedVectors:
         return np.stack([self.known[t] for t in texts]) if texts else np.zeros((0, 384), dtype=np.float32)
 
     def save(self) -> None:
-        from tide.core.files import write_atomic
+        from tide.core.files import write_npz_atomic
 
         if self.cache is None or not self.grew:
             return
-        buffer = io.BytesIO()
         texts = list(self.known)
-        np.savez(buffer, texts=np.array(texts, dtype=str), vectors=np.stack([self.known[t] for t in texts]))
-        write_atomic(Path(self.cache), lambda temp: Path(temp).write_bytes(buffer.getvalue()))
+        write_npz_atomic(Path(self.cache), {"texts": np.array(texts, dtype=str),
+                                            "vectors": np.stack([self.known[t] for t in texts])})
 
 
 def gate_passes(texts: list[str], terms: dict, similarity: float, encoder, cache: Path | None) -> tuple[np.ndarray, list]:
@@ -214,11 +211,9 @@ def gate_passes(texts: list[str], terms: dict, similarity: float, encoder, cache
 
 
 def write_detector(out_dir: Path, arrays: dict, meta: dict) -> None:
-    from tide.core.files import write_atomic, write_json_atomic
+    from tide.core.files import write_json_atomic, write_npz_atomic
 
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
-    write_atomic(out_dir / RISK_MODEL_FILE, lambda temp: Path(temp).write_bytes(buffer.getvalue()))
+    write_npz_atomic(out_dir / RISK_MODEL_FILE, arrays, compressed=True)
     write_json_atomic(out_dir / RISK_META_FILE, meta)
 
 
